@@ -1,0 +1,41 @@
+// Bundles src/cli/main.ts into dist/krun-whp.mjs with esbuild.
+// `--if-stale` skips the build when the bundle is newer than every source file,
+// so `npm test` and `npm start` stay fast on a warm tree but never run stale code.
+import { build } from 'esbuild';
+import { readdirSync, statSync, existsSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'krun-whp.mjs');
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+if (process.argv.includes('--if-stale') && existsSync(out)) {
+  const srcTime = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs);
+  if (statSync(out).mtimeMs >= srcTime) process.exit(0);
+}
+
+await build({
+  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  outfile: out,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // koffi loads a native addon by path at run time, so it stays external.
+  // pino is external because it resolves worker-thread transports by file name.
+  external: ['koffi', 'pino'],
+  sourcemap: 'linked',
+  legalComments: 'none',
+  define: { KRUN_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
+  logLevel: 'warning',
+  banner: { js: "import { createRequire as __krunCreateRequire } from 'node:module'; const require = __krunCreateRequire(import.meta.url);" },
+});

@@ -1,0 +1,13 @@
+/**
+ * The command registry. Each command lives in its own file and exports a
+ * `register(program, getContext)` function; a command is listed here only once
+ * its issue makes it real (no placeholders).
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+
+export type GetContext = () => Promise<CliContext>;
+export type RegisterCommand = (program: Command, getContext: GetContext) => void;
+
+export const commands: RegisterCommand[] = [
+];

@@ -1,0 +1,131 @@
+/**
+ * krun-whp command-line entry. Owns global options, the logger, colour policy,
+ * and the mapping from errors to one-line messages and exit codes:
+ *   0 success, 2 usage or invalid input, 1 runtime or host failure.
+ * Heavy modules (pino, koffi, ora) load lazily so `--version` and `--help`
+ * start about as fast as Node itself.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { Chalk } from 'chalk';
+import { KrunError, UsageError } from '../errors.ts';
+import { LOG_LEVELS, silentLogger, type Logger, type LogLevel } from '../log.ts';
+import type { CliContext, GlobalOptions } from './context.ts';
+import { commands } from './commands/index.ts';
+import { createLogger } from './logger.ts';
+
+declare const KRUN_VERSION: string | undefined;
+
+const PROG = 'krun-whp';
+
+function colorAllowed(flag: boolean | undefined): boolean {
+  if (flag === false) return false;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return Boolean(process.stdout.isTTY);
+}
+
+let activeContext: CliContext | undefined;
+let activeLogLevel: LogLevel = 'warn';
+
+function buildProgram(version: string): Command {
+  const program = new Command(PROG);
+  program
+    .description('Boot Linux micro-VMs on the Windows Hypervisor Platform or a software x86-64 CPU')
+    .version(version, '-V, --version', 'print the version and exit')
+    .addOption(
+      new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices([...LOG_LEVELS]).default('warn'),
+    )
+    .option('--log-file <file>', 'write logs to FILE instead of stderr')
+    .option('--json', 'print machine-readable JSON on stdout', false)
+    .option('--no-color', 'disable colour (also NO_COLOR, or when stdout is not a terminal)')
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      // commander's own errors ("unknown option", "missing argument") become our one-line format.
+      outputError: (str, write) => write(`${PROG}: error: ${str.replace(/^error:\s*/i, '').trim()} (see '${PROG} --help')\n`),
+    });
+
+  const getContext = async (): Promise<CliContext> => {
+    if (activeContext) return activeContext;
+    const raw = program.opts<{ logLevel: LogLevel; logFile?: string; json: boolean; color: boolean }>();
+    const options: GlobalOptions = {
+      logLevel: raw.logLevel,
+      logFile: raw.logFile,
+      json: Boolean(raw.json),
+      color: colorAllowed(raw.color),
+    };
+    activeLogLevel = options.logLevel;
+    const log: Logger = options.logLevel === 'silent' ? silentLogger : await createLogger(options.logLevel, options.logFile);
+    const chalk = new Chalk({ level: options.color ? 1 : 0 });
+    const stderrColor = options.color && Boolean(process.stderr.isTTY);
+    const warnChalk = new Chalk({ level: stderrColor ? 1 : 0 });
+    activeContext = {
+      options,
+      log,
+      chalk,
+      printJson: (value) => process.stdout.write(JSON.stringify(value, jsonReplacer, 2) + '\n'),
+      print: (line = '') => process.stdout.write(line + '\n'),
+      warn: (message) => process.stderr.write(`${warnChalk.yellow(`${PROG}: warning:`)} ${message}\n`),
+    };
+    return activeContext;
+  };
+
+  for (const register of commands) register(program, getContext);
+  return program;
+}
+
+/** JSON cannot carry bigint; emit them as decimal strings when above 2^53, numbers otherwise. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  }
+  return value;
+}
+
+function reportError(err: unknown): number {
+  const debug = activeLogLevel === 'debug' || activeLogLevel === 'trace' || process.argv.includes('debug');
+  if (err instanceof KrunError) {
+    const hint = err.hint ? ` (hint: ${err.hint})` : '';
+    process.stderr.write(`${PROG}: error: ${err.message}${hint}\n`);
+    if (debug && err.stack) process.stderr.write(err.stack + '\n');
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`${PROG}: error: internal error: ${message.split('\n')[0]} (hint: rerun with --log-level debug for details)\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const version = typeof KRUN_VERSION === 'string' ? KRUN_VERSION : '0.0.0-dev';
+  const program = buildProgram(version);
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" to exitOverride; they already printed.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    return reportError(err);
+  }
+}
+
+export { UsageError };
+
+// Running as the bundle (bin/krun-whp) or directly (tsx src/cli/main.ts).
+const code = await main(process.argv);
+await flushAndExit(code);
+
+async function flushAndExit(code: number): Promise<void> {
+  // Let stdout drain when piped (a large --json document must not be cut short).
+  await new Promise<void>((resolve) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', resolve) : resolve()));
+  process.exitCode = code;
+  if (activeContext === undefined || code !== 0) process.exit(code);
+}

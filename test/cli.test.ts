@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, ROOT } from './helpers/cli.ts';
+
+test('--version prints the package version and exits 0', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const r = runCli(['--version']);
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.trim(), pkg.version);
+});
+
+test('an unknown option is a one-line usage error with exit code 2', () => {
+  const r = runCli(['--definitely-not-an-option']);
+  assert.equal(r.status, 2);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^krun-whp: error: unknown option '--definitely-not-an-option'/);
+});
+
+test('an invalid --log-level is a usage error naming the allowed choices', () => {
+  const r = runCli(['--log-level', 'loud', '--version']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^krun-whp: error: .*loud.*silent/);
+});
+
+test('--help lists the global options and exits 0', () => {
+  const r = runCli(['--help']);
+  assert.equal(r.status, 0);
+  for (const opt of ['--log-level', '--log-file', '--json', '--no-color', '--version']) assert.ok(r.stdout.includes(opt), opt);
+});

@@ -1,15 +1,30 @@
-/** pino-backed Logger. Loaded lazily: pino costs start-up time that `--version` should not pay. */
-import type { Logger, LogLevel } from '../log.ts';
+/**
+ * pino-backed Logger. pino is loaded on the first message that passes the level
+ * filter, not at start-up: most runs log nothing at the default level, and
+ * loading pino costs more start-up time than `--version` or a quick probe should pay.
+ */
+import { createRequire } from 'node:module';
+import { LOG_LEVELS, type Logger, type LogLevel } from '../log.ts';
 
-export async function createLogger(level: LogLevel, file?: string): Promise<Logger> {
-  const { default: pino } = await import('pino');
-  const destination = file ? pino.destination({ dest: file, sync: true, mkdir: true }) : pino.destination({ fd: 2, sync: true });
-  const p = pino({ level, base: { pid: process.pid } }, destination);
-  return {
-    debug: (obj, msg) => (typeof obj === 'string' ? p.debug(obj) : p.debug(obj, msg)),
-    info: (obj, msg) => (typeof obj === 'string' ? p.info(obj) : p.info(obj, msg)),
-    warn: (obj, msg) => (typeof obj === 'string' ? p.warn(obj) : p.warn(obj, msg)),
-    error: (obj, msg) => (typeof obj === 'string' ? p.error(obj) : p.error(obj, msg)),
-    isLevelEnabled: (l) => l !== 'silent' && p.isLevelEnabled(l),
+type PinoLogger = import('pino').Logger;
+
+export function createLogger(level: LogLevel, file?: string): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const enabled = (l: LogLevel): boolean => l !== 'silent' && threshold > 0 && LOG_LEVELS.indexOf(l) <= threshold;
+  let pinoLogger: PinoLogger | undefined;
+  const get = (): PinoLogger => {
+    if (!pinoLogger) {
+      const pino = createRequire(import.meta.url)('pino') as typeof import('pino').default;
+      const destination = file ? pino.destination({ dest: file, sync: true, mkdir: true }) : pino.destination({ fd: 2, sync: true });
+      pinoLogger = pino({ level, base: { pid: process.pid } }, destination);
+    }
+    return pinoLogger;
   };
+  const emit = (l: 'debug' | 'info' | 'warn' | 'error') => (obj: object | string, msg?: string) => {
+    if (!enabled(l)) return;
+    const p = get();
+    if (typeof obj === 'string') p[l](obj);
+    else p[l](obj, msg);
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), isLevelEnabled: enabled };
 }

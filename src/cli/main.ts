@@ -56,7 +56,7 @@ function buildProgram(version: string): Command {
       color: colorAllowed(raw.color),
     };
     activeLogLevel = options.logLevel;
-    const log: Logger = options.logLevel === 'silent' ? silentLogger : await createLogger(options.logLevel, options.logFile);
+    const log: Logger = options.logLevel === 'silent' ? silentLogger : createLogger(options.logLevel, options.logFile);
     const chalk = new Chalk({ level: options.color ? 1 : 0 });
     const stderrColor = options.color && Boolean(process.stderr.isTTY);
     const warnChalk = new Chalk({ level: stderrColor ? 1 : 0 });

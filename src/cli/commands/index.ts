@@ -5,9 +5,13 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { register as probe } from './probe.ts';
+import { register as probeTsc } from './probe-tsc.ts';
 
 export type GetContext = () => Promise<CliContext>;
 export type RegisterCommand = (program: Command, getContext: GetContext) => void;
 
 export const commands: RegisterCommand[] = [
+  probe,
+  probeTsc,
 ];

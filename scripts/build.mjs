@@ -7,7 +7,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist', 'krun-whp.mjs');
+const outdir = join(root, 'dist');
+const out = join(outdir, 'krun-whp.mjs');
 
 function newestMtime(dir) {
   let newest = 0;
@@ -24,8 +25,14 @@ if (process.argv.includes('--if-stale') && existsSync(out)) {
 }
 
 await build({
-  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-  outfile: out,
+  // Code splitting: each dynamically imported module (a command's implementation,
+  // the WHP bindings, ora) becomes its own chunk, so `--version` and `--help`
+  // parse only the CLI shell.
+  entryPoints: { 'krun-whp': join(root, 'src', 'cli', 'main.ts') },
+  outdir,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -35,6 +42,8 @@ await build({
   external: ['koffi', 'pino'],
   sourcemap: 'linked',
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   define: { KRUN_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
   logLevel: 'warning',
   banner: { js: "import { createRequire as __krunCreateRequire } from 'node:module'; const require = __krunCreateRequire(import.meta.url);" },

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { register as inspect } from './inspect.ts';
 import { register as probe } from './probe.ts';
 import { register as probeTsc } from './probe-tsc.ts';
 
@@ -12,6 +13,7 @@ export type GetContext = () => Promise<CliContext>;
 export type RegisterCommand = (program: Command, getContext: GetContext) => void;
 
 export const commands: RegisterCommand[] = [
+  inspect,
   probe,
   probeTsc,
 ];

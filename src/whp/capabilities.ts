@@ -121,7 +121,9 @@ export function readCapabilities(api: WhpApi, hasX2ApicSupport: boolean): WhpCap
   const syn = query(api, 'WHvCapabilityCodeSyntheticProcessorFeaturesBanks', buf);
   if (syn) synthetic = setBitNames('WHV_SYNTHETIC_PROCESSOR_FEATURES', syn.getBigUint64(reg.offsetOf('WHV_SYNTHETIC_PROCESSOR_FEATURES_BANKS', 'Bank0'), true));
 
+  // Read at once: every query() refills the same buffer.
   const clflushDv = query(api, 'WHvCapabilityCodeProcessorClFlushSize', buf);
+  const clflush = clflushDv ? clflushDv.getUint8(0) : null;
   const num = (v: bigint | null): number | null => (v === null ? null : Number(v));
   const exceptionBitmap = u64('WHvCapabilityCodeExceptionExitBitmap');
   const apic = features?.includes('LocalApicEmulation') ?? false;
@@ -134,7 +136,7 @@ export function readCapabilities(api: WhpApi, hasX2ApicSupport: boolean): WhpCap
     processorVendor: vendor,
     processorFeatures,
     processorXsaveFeatures: bitsOf('WHvCapabilityCodeProcessorXsaveFeatures', 'WHV_PROCESSOR_XSAVE_FEATURES'),
-    processorClFlushSize: clflushDv ? clflushDv.getUint8(0) : null,
+    processorClFlushSize: clflush,
     processorClockFrequencyHz: num(u64('WHvCapabilityCodeProcessorClockFrequency')),
     interruptClockFrequencyHz: num(u64('WHvCapabilityCodeInterruptClockFrequency')),
     syntheticProcessorFeatures: synthetic,

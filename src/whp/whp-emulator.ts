@@ -103,8 +103,11 @@ export class WhpEmulator implements Disposable {
     });
     const getRegs = guardCallback(sink, (_ctx: unknown, names: bigint, count: number, values: bigint) => handlers.getRegisters(names, count, values));
     const setRegs = guardCallback(sink, (_ctx: unknown, names: bigint, count: number, values: bigint) => handlers.setRegisters(names, count, values));
-    const translate = guardCallback(sink, (_ctx: unknown, gva: bigint, flags: number, result: bigint, gpa: bigint) => {
-      const r = handlers.translateGva(gva, flags);
+    const translate = guardCallback(sink, (_ctx: unknown, gva: bigint | number, flags: number, result: bigint, gpa: bigint) => {
+      // koffi 3.3.4 hands a uint64_t callback argument to JS as a *signed* 64-bit value:
+      // a Number when that is a safe integer, else a BigInt (0xFFFF8000FEC00000 arrives as
+      // -140733214359552). Both are exact, so reinterpret as unsigned here.
+      const r = handlers.translateGva(BigInt.asUintN(64, BigInt(gva)), flags);
       new DataView(koffi.view(result, 4)).setUint32(0, r.result >>> 0, true);
       new DataView(koffi.view(gpa, 8)).setBigUint64(0, r.gpa, true);
       return 0;

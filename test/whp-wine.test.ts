@@ -457,3 +457,59 @@ test('(host, JS double) ProcessorClFlushSize is read before later capability que
   api.capabilities.set(whpRegistry.constant('WHvCapabilityCodeProcessorClockFrequency'), 2_096_015_000n);
   assert.equal(readCapabilities(api, false).processorClFlushSize, 8);
 });
+
+test('exit emulation (builtin and winhv) completes IO and MMIO exits through real koffi-win32 calls', { skip: skipReason }, async () => {
+  await okStep('exitEmulationCreate');
+  const regs = (log: string, fn: string) => parseLog(log).filter((l) => l.fn === fn);
+
+  // OUT dx, al on the fast path: the byte from the exit context's RAX, one register write (RIP).
+  const out = await okStep('exitBuiltinOut');
+  assert.equal(out.value.result, 'done');
+  assert.deepEqual(out.value.devices, [{ dev: 'recording-uart', op: 'write', offset: 0, size: 1, value: 0x41 }]);
+  assert.equal(hex(out.value.rip), 0xffffffff81000124n);
+  const outSets = regs(out.value.exitLog, 'WHvSetVirtualProcessorRegisters');
+  assert.equal(outSets.length, 1);
+  assertFields(outSets[0]!.kv, { count: '1', values_mod_16: '0', r0: '0x10:0xffffffff81000124:0x0000000000000000' }); // WHvX64RegisterRip = 0x10
+  assert.equal(regs(out.value.exitLog, 'WHvGetVirtualProcessorRegisters').length, 0, 'no register read on the fast path');
+
+  // MMIO store mov [rbx], eax: one batch read (24 registers), EAX to the device, RIP written.
+  const mw = await okStep('exitBuiltinMmioWrite');
+  assert.equal(mw.value.result, 'done');
+  assert.deepEqual(mw.value.devices, [{ dev: 'recording-ioapic', op: 'write', offset: 0x10, size: 4, value: 0xcafef00d }]);
+  assert.equal(hex(mw.value.rip), 0xffffffff81000125n);
+  assertFields(regs(mw.value.exitLog, 'WHvGetVirtualProcessorRegisters')[0]!.kv, { count: '24', values_mod_16: '0' });
+  assert.equal(regs(mw.value.exitLog, 'WHvTranslateGva').length, 0, "the exit's own GVA→GPA is used");
+
+  // MMIO load mov eax, [rbx]: the device's answer in RAX (zero-extended), RAX and RIP written.
+  const mr = await okStep('exitBuiltinMmioRead');
+  assert.deepEqual(mr.value.devices, [{ dev: 'recording-hpet', op: 'read', offset: 0xf0, size: 4 }]);
+  assert.equal(hex(mr.value.rax), 0x12345678n);
+  assertFields(regs(mr.value.exitLog, 'WHvSetVirtualProcessorRegisters')[0]!.kv, { count: '2', r0: '0x0:0x0000000012345678:0x0000000000000000' });
+
+  // rep outsb: WHvTranslateGva (read | SetPageTableBits) of the kernel GVA, three bytes from RAM.
+  const rep = await okStep('exitBuiltinRepOutsb');
+  assert.deepEqual(rep.value.devices.map((d: { value: number }) => d.value), [0x61, 0x62, 0x63]);
+  assertFields(regs(rep.value.exitLog, 'WHvTranslateGva')[0]!.kv, { gva: '0xffff800000002222', flags: '0x11', hr: '0x00000000' });
+  assert.deepEqual([hex(rep.value.rcx), hex(rep.value.rsi), hex(rep.value.rip)], [0n, 0xffff800000002225n, 0xffffffff81000125n]);
+
+  // A non-canonical source after two bytes: #GP(0) through WHvRegisterPendingEvent (128-bit
+  // slot through koffi), RCX/RSI progress written, RIP not.
+  const f = await okStep('exitBuiltinFault');
+  assert.equal(f.value.result, 'exception');
+  assert.equal(f.value.devices.length, 2);
+  assert.deepEqual([hex(f.value.rcx), hex(f.value.rsi)], [1n, 0x800000000000n]);
+  const fset = regs(f.value.exitLog, 'WHvSetVirtualProcessorRegisters')[0]!.kv;
+  assertFields(fset, { count: '3', r0: '0x1:0x0000000000000001:0x0000000000000000', r1: '0x6:0x0000800000000000:0x0000000000000000' });
+  // PendingEvent 0x80000002: EventPending | type 0 | DeliverErrorCode (bit 8) | vector 13 << 16, error code 0.
+  assert.equal(fset['r2'], '0x80000002:0x00000000000d0101:0x0000000000000000');
+  assert.deepEqual(f.value.pendingEvent.map(hex), [0xd0101n, 0n]);
+
+  // winhv: WinHvEmulation's callbacks reach the same PIO bus; RIP set by the emulator.
+  const w = await okStep('exitWinhvOut');
+  assert.equal(w.value.result, 'done');
+  assert.deepEqual(w.value.devices, [{ dev: 'recording-uart', op: 'write', offset: 0, size: 1, value: 0x41 }]);
+  // The emulation double advances the register file's RIP (…125, left by the rep outsb step) by 1.
+  assert.equal(hex(w.value.rip), 0xffffffff81000126n);
+  assert.deepEqual(parseLog(w.emulationLog).map((l) => l.fn), ['WHvEmulatorCreateEmulator', 'WHvEmulatorTryIoEmulation', 'WHvEmulatorDestroyEmulator']);
+  assertFields(parseLog(w.emulationLog)[1]!.kv, { 'vp.rip': '0xffffffff81000123', port: '0x3f8', 'io.data': '0x41', status: '0x1', hr: '0x00000000' });
+});

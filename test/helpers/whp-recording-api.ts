@@ -14,7 +14,15 @@ export interface RecordedCall {
   args: unknown[];
   /** Copy of the bytes of the first buffer argument (property/capability/interrupt data). */
   bytes?: Uint8Array;
+  /**
+   * WHvGet/SetVirtualProcessorRegisters: the names passed (read from the fake native
+   * memory) and, for Set, a copy of each 16-byte value as it was at call time.
+   */
+  registers?: { name: number; value?: Uint8Array }[];
 }
+
+/** What the double's WHvTranslateGva answers for a GVA and WHV_TRANSLATE_GVA_FLAGS. */
+export type FakeGvaTranslation = (gva: bigint, flags: number) => { result: number; gpa: bigint };
 
 const copy = (p: Ptr): Uint8Array | undefined =>
   p && typeof p !== 'bigint' ? new Uint8Array(p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength)) : undefined;
@@ -30,6 +38,39 @@ export class RecordingWhpApi implements WhpApi {
   /** Memory the fake "native" addresses point to (for run and registers). */
   readonly memory = new Map<bigint, Uint8Array>();
   partitionHandle = 0x5000n;
+  /**
+   * Register values (16 bytes each) by WHV_REGISTER_NAME. WHvGetVirtualProcessorRegisters
+   * fills the registers present here into the caller's (fake native) value array and leaves
+   * the others untouched; WHvSetVirtualProcessorRegisters stores into it.
+   */
+  readonly registerFile = new Map<number, Uint8Array>();
+  /** WHvTranslateGva's answer; the default maps every GVA to the same GPA. */
+  translateGva: FakeGvaTranslation = (gva) => ({ result: 0, gpa: gva });
+
+  /**
+   * The bytes at fake native address [address, address+length), searching the blocks in
+   * `memory` (an address may point inside a block, e.g. a batch's value array).
+   */
+  resolve(address: bigint, length: number): Uint8Array | undefined {
+    for (const [base, bytes] of this.memory) {
+      if (address >= base && address + BigInt(length) <= base + BigInt(bytes.byteLength)) {
+        const off = Number(address - base);
+        return bytes.subarray(off, off + length);
+      }
+    }
+    return undefined;
+  }
+
+  private registerList(names: bigint, count: number, values: bigint, withValues: boolean): { name: number; value?: Uint8Array }[] | undefined {
+    const n = this.resolve(names, 4 * count);
+    const v = this.resolve(values, 16 * count);
+    if (!n || !v) return undefined;
+    const dv = new DataView(n.buffer, n.byteOffset, 4 * count);
+    return Array.from({ length: count }, (_, i) => {
+      const name = dv.getUint32(4 * i, true);
+      return withValues ? { name, value: v.slice(16 * i, 16 * i + 16) } : { name };
+    });
+  }
 
   private ret(fn: string, args: unknown[], bytes?: Uint8Array): number {
     this.calls.push(bytes ? { fn, args, bytes } : { fn, args });
@@ -90,10 +131,36 @@ export class RecordingWhpApi implements WhpApi {
     return this.ret('WHvCancelRunVirtualProcessor', [p, vp, flags]);
   }
   WHvGetVirtualProcessorRegisters(p: bigint, vp: number, names: bigint, count: number, values: bigint): number {
-    return this.ret('WHvGetVirtualProcessorRegisters', [p, vp, names, count, values]);
+    const regs = this.registerList(names, count, values, false);
+    const hr = this.results.get('WHvGetVirtualProcessorRegisters') ?? 0;
+    if (regs && hr >= 0) {
+      const v = this.resolve(values, 16 * count)!;
+      regs.forEach((r, i) => {
+        const stored = this.registerFile.get(r.name);
+        if (stored) v.set(stored, 16 * i);
+      });
+    }
+    this.calls.push(regs ? { fn: 'WHvGetVirtualProcessorRegisters', args: [p, vp, names, count, values], registers: regs } : { fn: 'WHvGetVirtualProcessorRegisters', args: [p, vp, names, count, values] });
+    return hr;
   }
   WHvSetVirtualProcessorRegisters(p: bigint, vp: number, names: bigint, count: number, values: bigint): number {
-    return this.ret('WHvSetVirtualProcessorRegisters', [p, vp, names, count, values]);
+    const regs = this.registerList(names, count, values, true);
+    const hr = this.results.get('WHvSetVirtualProcessorRegisters') ?? 0;
+    if (regs && hr >= 0) for (const r of regs) this.registerFile.set(r.name, r.value!.slice());
+    this.calls.push(regs ? { fn: 'WHvSetVirtualProcessorRegisters', args: [p, vp, names, count, values], registers: regs } : { fn: 'WHvSetVirtualProcessorRegisters', args: [p, vp, names, count, values] });
+    return hr;
+  }
+  /** Answers with `translateGva` into the (fake native) result and GPA out-pointers. */
+  WHvTranslateGva(p: bigint, vp: number, gva: bigint | number, flags: number, result: bigint, gpa: bigint): number {
+    const g = BigInt.asUintN(64, BigInt(gva));
+    const hr = this.ret('WHvTranslateGva', [p, vp, g, flags]);
+    if (hr < 0) return hr;
+    const t = this.translateGva(g, flags);
+    const r = this.resolve(result, 8);
+    const a = this.resolve(gpa, 8);
+    if (r) new DataView(r.buffer, r.byteOffset, 8).setUint32(0, t.result, true);
+    if (a) new DataView(a.buffer, a.byteOffset, 8).setBigUint64(0, t.gpa, true);
+    return hr;
   }
   WHvRequestInterrupt(p: bigint, control: Ptr, size: number): number {
     return this.ret('WHvRequestInterrupt', [p, size], copy(control));

@@ -17,7 +17,7 @@ import { median } from './harness.ts';
 import { decodeInto, DecodeFault, Instruction } from '../src/x86/decode/index.ts';
 import { X86Registers, RBX, RCX, RSI, RAX, type X86Cpu, type X86Fault } from '../src/x86/cpu.ts';
 import { handlerFor, type Handler } from '../src/x86/exec/executor.ts';
-import { emulateInstruction, emulatePortIo, ExitCpu, type MmioBus, type PortIoBus } from '../src/x86/emulate.ts';
+import { emulateInstruction, emulatePortIoHalves, ExitCpu, type MmioBus, type PortIoBus } from '../src/x86/emulate.ts';
 import { GuestRam } from '../src/memory/guest-memory.ts';
 
 // top: mov eax,[rsi+8] / add eax,ebx / sub edx,3 / and eax,0xffff / or ebx,eax / xor r8d,edx /
@@ -218,9 +218,9 @@ export function mmioWriteNs(): { emu: number; direct: number; portIo: number } {
     data[0] = regs.gpr[0]!;
     dev.write(0xd000_0000, 4, data);
   }, 200_000);
-  const exit = { port: 0x3f8, size: 1, isWrite: true, rax: 0x41n, rip: 0x1000n, instructionLength: 1 };
+  const exit = { port: 0x3f8, size: 1, isWrite: true, raxLo: 0x41, raxHi: 0, ripLo: 0x81000000, ripHi: 0xffffffff, instructionLength: 1 };
   const portIo = cpuNsPerOp(() => {
-    emulatePortIo(exit, dev);
+    emulatePortIoHalves(exit, dev);
   }, 200_000);
   return { emu, direct, portIo };
 }

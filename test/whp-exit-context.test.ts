@@ -5,25 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ExitDecoder, EXIT_CONTEXT_SIZE, exitReasonName, u64ToBigInt } from '../src/whp/exit-context.ts';
 import type { WhpExit } from '../src/whp/exit-context.ts';
-import { compileC, mingwMissingReason, readRdata, symbolBytes, withTempDir } from './helpers/mingw.ts';
-import { ROOT } from './helpers/cli.ts';
+import { loadExitContextSamples } from './helpers/exit-context-samples.ts';
 
-const samples = new Map<string, Uint8Array>();
-const skipReason = mingwMissingReason();
-if (!skipReason) {
-  withTempDir((dir) => {
-    const r = compileC(readFileSync(join(ROOT, 'test/fixtures/whp/exit-context-samples.c'), 'utf8'), 'exit-context-samples', dir);
-    if (!r.ok) throw new Error(`exit-context-samples.c does not compile:\n${r.stderr}`);
-    const rdata = readRdata(r.object);
-    for (const name of rdata.symbols.keys()) {
-      if (name.startsWith('whp_sample_')) samples.set(name.slice('whp_sample_'.length), Uint8Array.from(symbolBytes(rdata, name, EXIT_CONTEXT_SIZE)));
-    }
-  });
-}
+const { samples, skipReason } = loadExitContextSamples();
 
 /** Decodes one sample through a decoder over a fresh 224-byte buffer (as a vCPU would own). */
 function decode(name: string): WhpExit {

@@ -11,9 +11,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ExitDecoder, EXIT_CONTEXT_SIZE } from '../src/whp/exit-context.ts';
+import { ExitDecoder } from '../src/whp/exit-context.ts';
 import type { IoPortExit, MemoryAccessExit, WhpExit } from '../src/whp/exit-context.ts';
 import {
   BuiltinExitEmulator, createExitEmulator, ExitEmulationError, parseExitEmulatorKind, type ExitEmulator,
@@ -32,23 +30,11 @@ import type { AccessSize, BusDevice } from '../src/devices/device.ts';
 import { HostError, UsageError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import { RecordingWhpApi, fakeAllocator } from './helpers/whp-recording-api.ts';
-import { compileC, mingwMissingReason, readRdata, symbolBytes, withTempDir } from './helpers/mingw.ts';
-import { ROOT } from './helpers/cli.ts';
+import { loadExitContextSamples } from './helpers/exit-context-samples.ts';
 
 // ---------------------------------------------------------------- samples
 
-const samples = new Map<string, Uint8Array>();
-const skipReason = mingwMissingReason();
-if (!skipReason) {
-  withTempDir((dir) => {
-    const r = compileC(readFileSync(join(ROOT, 'test/fixtures/whp/exit-context-samples.c'), 'utf8'), 'exit-context-samples', dir);
-    if (!r.ok) throw new Error(`exit-context-samples.c does not compile:\n${r.stderr}`);
-    const rdata = readRdata(r.object);
-    for (const name of rdata.symbols.keys()) {
-      if (name.startsWith('whp_sample_')) samples.set(name.slice('whp_sample_'.length), Uint8Array.from(symbolBytes(rdata, name, EXIT_CONTEXT_SIZE)));
-    }
-  });
-}
+const { samples, skipReason } = loadExitContextSamples();
 
 function sampleTest(title: string, fn: () => void): void {
   test(title, (t) => {

@@ -43,6 +43,8 @@ export class WhpExitCpu implements X86Cpu {
   readonly regs = new X86Registers();
   private readonly one = new Uint32Array(4);
   private readonly cur = new Uint32Array(4);
+  /** Guest-physical address of the access in progress (see readPhysical). */
+  private gpa = 0.5; // a double from the start, so V8 keeps the field unboxed
 
   constructor(
     readonly translator: GvaTranslator,
@@ -56,7 +58,8 @@ export class WhpExitCpu implements X86Cpu {
     const t = this.translator;
     const f = t.translate(gva, access, this.regs);
     if (f !== null) return f;
-    this.readPhysical(t.gpa, size, out);
+    this.gpa = t.gpa;
+    this.readPhysical(size, out);
     return null;
   }
 
@@ -65,12 +68,18 @@ export class WhpExitCpu implements X86Cpu {
     const t = this.translator;
     const f = t.translate(gva, ACCESS_WRITE, this.regs);
     if (f !== null) return f;
-    this.writePhysical(t.gpa, size, data);
+    this.gpa = t.gpa;
+    this.writePhysical(size, data);
     return null;
   }
 
-  /** Reads `size` bytes at a GPA that does not cross a page: RAM if it is RAM, else the MMIO bus. */
-  readPhysical(gpa: number, size: number, out: Uint32Array): void {
+  /**
+   * Reads `size` bytes at `this.gpa` (not crossing a page): RAM if it is RAM, else the MMIO bus.
+   * The GPA goes through a field, not an argument: device GPAs lie above 3 GiB, outside V8's
+   * small-integer range, so passing one to a call that is not inlined allocates a HeapNumber.
+   */
+  private readPhysical(size: number, out: Uint32Array): void {
+    const gpa = this.gpa;
     const ram = this.ram;
     if (ram.contains(gpa, size)) {
       if (size === 1) out[0] = ram.readU8(gpa);
@@ -90,7 +99,9 @@ export class WhpExitCpu implements X86Cpu {
     }
   }
 
-  writePhysical(gpa: number, size: number, data: Uint32Array): void {
+  /** Writes `size` bytes at `this.gpa` (see readPhysical). */
+  private writePhysical(size: number, data: Uint32Array): void {
+    const gpa = this.gpa;
     const ram = this.ram;
     if (ram.contains(gpa, size)) {
       if (size === 1) ram.writeU8(gpa, data[0]! & 0xff);
@@ -119,13 +130,13 @@ export class WhpExitCpu implements X86Cpu {
     const one = this.one;
     if (!write) for (let i = 0; i < (size + 3) >> 2; i++) words[i] = 0;
     for (let i = 0; i < size; i++) {
-      const gpa = i < firstLen ? first + i : last - (size - 1 - i);
+      this.gpa = i < firstLen ? first + i : last - (size - 1 - i);
       const w = i >> 2, sh = (i & 3) * 8;
       if (write) {
         one[0] = (words[w]! >>> sh) & 0xff;
-        this.writePhysical(gpa, 1, one);
+        this.writePhysical(1, one);
       } else {
-        this.readPhysical(gpa, 1, one);
+        this.readPhysical(1, one);
         words[w] = (words[w]! | (one[0]! << sh)) >>> 0;
       }
     }

@@ -45,13 +45,13 @@ import { RETRY, UNSUPPORTED } from '../x86/exec/result.ts';
 import { canonicalNumber, WhpExitCpu, type ExitMmioBus, type ExitPioBus } from './exit-cpu.ts';
 import { type IoPortExit, type MemoryAccessExit, type VpContext } from './exit-context.ts';
 import { encodeException, type EventRegisterKind } from './exit-event.ts';
-import { GvaTranslator, hexAddr, TRANSLATOR_SCRATCH_SIZE, type WhpTranslateApi } from './exit-gva-translator.ts';
+import { GvaTranslator, hexAddr, TRANSLATOR_SCRATCH_SIZE } from './exit-gva-translator.ts';
 import { ExitRegisterWriter } from './exit-register-writer.ts';
 import { failed } from './hresult.ts';
 import type { RegisterBatch } from './register-batch.ts';
 import { registerName } from './register-batch.ts';
 import type { AlignedAllocator } from './whp-vcpu.ts';
-import type { WhpEmulationApi } from './whp-library.ts';
+import type { WhpApi, WhpEmulationApi } from './whp-library.ts';
 import { WhpCallError } from './whp-errors.ts';
 import { WinHvExitEmulator } from './exit-winhv.ts';
 import { ExitDecodeCache } from './exit-decode-cache.ts';
@@ -117,11 +117,8 @@ export interface ExitEmulator extends Disposable {
   dispose(): void;
 }
 
-/** The WinHvPlatform functions exit emulation calls directly. */
-export interface WhpExitApi extends WhpTranslateApi {
-  WHvGetVirtualProcessorRegisters(partition: bigint, vp: number, names: bigint, count: number, values: bigint): number;
-  WHvSetVirtualProcessorRegisters(partition: bigint, vp: number, names: bigint, count: number, values: bigint): number;
-}
+/** The WinHvPlatform functions exit emulation calls directly (WhpLibrary.api fits; benches pass stubs). */
+export type WhpExitApi = Pick<WhpApi, 'WHvGetVirtualProcessorRegisters' | 'WHvSetVirtualProcessorRegisters' | 'WHvTranslateGva'>;
 
 /** What exit emulation needs of a vCPU (WhpVcpu fits). */
 export interface ExitVcpu {

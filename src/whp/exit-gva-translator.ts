@@ -29,11 +29,10 @@ import { failed } from './hresult.ts';
 import { WhpCallError } from './whp-errors.ts';
 import { whpRegistry as reg } from './whp-decls.ts';
 import type { NativeBlock } from './native-memory.ts';
+import type { WhpApi } from './whp-library.ts';
 
-/** The one WinHvPlatform function this needs (WhpApi does not declare it yet; the DLL exports it). */
-export interface WhpTranslateApi {
-  WHvTranslateGva(partition: bigint, vp: number, gva: bigint | number, flags: number, result: bigint, gpa: bigint): number;
-}
+/** The one WinHvPlatform function this needs (WhpApi fits; tests pass a stub). */
+export type WhpTranslateApi = Pick<WhpApi, 'WHvTranslateGva'>;
 
 export const TRANSLATE_FLAGS = {
   read: reg.constant('WHvTranslateGvaFlagValidateRead'),
@@ -116,12 +115,20 @@ export class GvaTranslator {
    * number above 2^31 from a call that is not inlined boxes it: one allocation per access.)
    */
   translate(gva: number, access: MemoryAccess, regs: X86Registers): X86Fault | null {
+    // Kept small so V8 inlines the cache hit into the caller: a call that is not inlined
+    // boxes `gva` (a kernel address is no small integer), one allocation per access.
     const page = Math.floor(gva / 4096);
-    const off = gva - page * 4096;
     if (this.cachePage[access] === page) {
-      this.gpa = this.cacheGpa[access]! + off;
+      this.gpa = this.cacheGpa[access]! + (gva - page * 4096);
       return null;
     }
+    return this.translateMiss(gva, access, regs);
+  }
+
+  /** translate() on a cache miss: one WHvTranslateGva call. */
+  private translateMiss(gva: number, access: MemoryAccess, regs: X86Registers): X86Fault | null {
+    const page = Math.floor(gva / 4096);
+    const off = gva - page * 4096;
     const flags =
       (access === ACCESS_WRITE ? TRANSLATE_FLAGS.write : access === ACCESS_EXECUTE ? TRANSLATE_FLAGS.execute : TRANSLATE_FLAGS.read) |
       TRANSLATE_FLAGS.setPageTableBits;

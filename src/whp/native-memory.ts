@@ -29,17 +29,7 @@ export function allocAligned(koffi: Koffi, size: number, align = 16): NativeBloc
   const base = typeof raw === 'bigint' ? raw : koffi.address(raw);
   const mask = BigInt(align - 1);
   const address = (base + mask) & ~mask;
-  const bytes = new Uint8Array(koffi.view(address, size));
-  let freed = false;
-  return {
-    address,
-    bytes,
-    free() {
-      if (freed) return;
-      freed = true;
-      koffi.free(raw);
-    },
-  };
+  return nativeBlock(address, new Uint8Array(koffi.view(address, size)), () => koffi.free(raw));
 }
 
 // ---- VirtualAlloc (kernel32), Windows only -------------------------------------
@@ -81,7 +71,11 @@ export function virtualAlloc(koffi: Koffi, size: number): NativeBlock {
   if (!address) {
     throw new HostError(`VirtualAlloc of ${size} bytes for guest RAM failed (Win32 error ${k.GetLastError()})`, { hint: 'use less guest memory (--memory) or close other programs' });
   }
-  const bytes = new Uint8Array(koffi.view(address, size));
+  return nativeBlock(address, new Uint8Array(koffi.view(address, size)), () => k.VirtualFree(address, 0, MEM_RELEASE));
+}
+
+/** A NativeBlock whose free() calls `release` once (later calls do nothing). */
+function nativeBlock(address: bigint, bytes: Uint8Array, release: () => void): NativeBlock {
   let freed = false;
   return {
     address,
@@ -89,7 +83,7 @@ export function virtualAlloc(koffi: Koffi, size: number): NativeBlock {
     free() {
       if (freed) return;
       freed = true;
-      k.VirtualFree(address, 0, MEM_RELEASE);
+      release();
     },
   };
 }

@@ -48,6 +48,8 @@ export interface WhpApi {
   WHvGetVirtualProcessorRegisters(partition: bigint, vp: number, names: bigint, count: number, values: bigint): number;
   WHvSetVirtualProcessorRegisters(partition: bigint, vp: number, names: bigint, count: number, values: bigint): number;
   WHvRequestInterrupt(partition: bigint, control: Ptr, size: number): number;
+  /** Gva: WHV_GUEST_VIRTUAL_ADDRESS (UINT64) — a non-negative safe integer as a number, else the unsigned BigInt. */
+  WHvTranslateGva(partition: bigint, vp: number, gva: bigint | number, flags: number, result: bigint, gpa: bigint): number;
 }
 
 export interface WhpEmulationApi {

@@ -99,7 +99,9 @@ export class X86Registers {
   readonly segLimit = new Uint32Array(6);
   readonly segAttr = new Uint16Array(6);
 
-  cr0 = CR0_PE | CR0_PG;
+  /** Control registers as unsigned numbers (`>>> 0`: CR0.PG is bit 31, and an int32 here would
+   * be negative and change the field's number representation when a backend stores the unsigned value). */
+  cr0 = (CR0_PE | CR0_PG) >>> 0;
   cr2 = 0;
   cr3 = 0;
   cr4 = 0x620; // PAE | OSFXSR | OSXMMEXCPT

@@ -14,11 +14,11 @@
  *  - ExitCpu: an X86Cpu over a register file, a GVA→GPA translation callback, guest RAM and an
  *    MMIO bus, with the exit's own GVA→GPA translation pre-seeded (saves a page walk per exit).
  */
-import { decodeInto, DecodeFault, Instruction } from './decode/index.ts';
+import { decodeInto, DecodeFault, Instruction, OperandKind } from './decode/index.ts';
 import { formatIntel } from './decode/format.ts';
 import type { GuestMemory } from '../memory/guest-memory.ts';
 import {
-  ACCESS_EXECUTE, ACCESS_WRITE, CS, DIRTY_GPR, DIRTY_RFLAGS, DIRTY_RIP, DIRTY_XMM, FLAG_TF, X86Registers,
+  ACCESS_EXECUTE, ACCESS_READ, ACCESS_WRITE, CS, DIRTY_GPR, DIRTY_RFLAGS, DIRTY_RIP, DIRTY_XMM, FLAG_TF, X86Registers,
   type MemoryAccess, type X86Cpu, type X86Fault,
 } from './cpu.ts';
 import { execute } from './exec/executor.ts';
@@ -39,25 +39,89 @@ export interface PortIoExit {
   instructionLength: number;
 }
 
+/** The same exit with 64-bit values as 32-bit halves (what emulatePortIoHalves takes; no BigInt). */
+export interface PortIoExitHalves {
+  port: number;
+  /** Access size in bytes: 1, 2 or 4. */
+  size: number;
+  isWrite: boolean;
+  /** RAX bits 31:0 and 63:32 (int32 or uint32 bit patterns). */
+  raxLo: number;
+  raxHi: number;
+  ripLo: number;
+  ripHi: number;
+  instructionLength: number;
+  /** Code size at the exit (default 64): RIP wraps at 2^16 / 2^32 in 16/32-bit code. */
+  bitness?: 16 | 32 | 64;
+}
+
+/** New RAX and RIP as unsigned 32-bit halves. */
+export interface PortIoCompletion {
+  raxLo: number;
+  raxHi: number;
+  ripLo: number;
+  ripHi: number;
+}
+
 export interface PortIoBus {
   readIo(port: number, size: number): number;
   writeIo(port: number, size: number, value: number): void;
 }
 
+const portIoResult: PortIoCompletion = { raxLo: 0, raxHi: 0, ripLo: 0, ripHi: 0 };
+
 /**
- * Completes a non-string IN/OUT: returns the new RAX and RIP. An 8/16-bit IN replaces only
- * AL/AX and keeps RAX[63:8/16]; a 32-bit IN zero-extends into RAX (SDM Vol. 1 §3.4.1.1).
+ * Completes a non-string IN/OUT without allocating: returns one module-level result object,
+ * refilled by every call (read it before the next call). An 8/16-bit IN replaces only AL/AX
+ * and keeps RAX[63:8/16]; a 32-bit IN zero-extends into RAX (SDM Vol. 1 §3.4.1.1).
+ */
+export function emulatePortIoHalves(exit: PortIoExitHalves, bus: PortIoBus): PortIoCompletion {
+  const size = exit.size;
+  const mask = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+  const out = portIoResult;
+  let lo = exit.raxLo >>> 0, hi = exit.raxHi >>> 0;
+  if (exit.isWrite) {
+    bus.writeIo(exit.port, size, (lo & mask) >>> 0);
+  } else {
+    const v = bus.readIo(exit.port, size) & mask;
+    if (size === 4) {
+      lo = v >>> 0;
+      hi = 0;
+    } else lo = ((lo & ~mask) | v) >>> 0;
+  }
+  out.raxLo = lo;
+  out.raxHi = hi;
+  const bitness = exit.bitness ?? 64;
+  let ipLo = (exit.ripLo >>> 0) + exit.instructionLength, ipHi = exit.ripHi >>> 0;
+  if (bitness === 64) {
+    if (ipLo > 0xffffffff) ipHi = (ipHi + 1) >>> 0;
+  } else {
+    ipHi = 0;
+    if (bitness === 16) ipLo &= 0xffff;
+  }
+  out.ripLo = ipLo >>> 0;
+  out.ripHi = ipHi;
+  return out;
+}
+
+const halvesScratch: PortIoExitHalves = { port: 0, size: 1, isWrite: false, raxLo: 0, raxHi: 0, ripLo: 0, ripHi: 0, instructionLength: 0 };
+
+/**
+ * emulatePortIoHalves with 64-bit values as BigInts (for callers that hold them so; the
+ * BigInts themselves allocate — a per-exit path uses emulatePortIoHalves).
  */
 export function emulatePortIo(exit: PortIoExit, bus: PortIoBus): { rax: bigint; rip: bigint } {
-  const mask = exit.size === 1 ? 0xffn : exit.size === 2 ? 0xffffn : 0xffffffffn;
-  let rax = exit.rax;
-  if (exit.isWrite) {
-    bus.writeIo(exit.port, exit.size, Number(rax & mask));
-  } else {
-    const v = BigInt(bus.readIo(exit.port, exit.size) >>> 0) & mask;
-    rax = exit.size === 4 ? v : (rax & ~mask) | v;
-  }
-  return { rax, rip: BigInt.asUintN(64, exit.rip + BigInt(exit.instructionLength)) };
+  const h = halvesScratch;
+  h.port = exit.port;
+  h.size = exit.size;
+  h.isWrite = exit.isWrite;
+  h.raxLo = Number(exit.rax & 0xffffffffn);
+  h.raxHi = Number((exit.rax >> 32n) & 0xffffffffn);
+  h.ripLo = Number(exit.rip & 0xffffffffn);
+  h.ripHi = Number((exit.rip >> 32n) & 0xffffffffn);
+  h.instructionLength = exit.instructionLength;
+  const r = emulatePortIoHalves(h, bus);
+  return { rax: (BigInt(r.raxHi) << 32n) | BigInt(r.raxLo), rip: (BigInt(r.ripHi) << 32n) | BigInt(r.ripLo) };
 }
 
 // ------------------------------------------------------------------ decode + execute
@@ -83,6 +147,17 @@ export interface EmulateOptions {
 const insnScratch = new Instruction();
 const fetchBuf = new Uint8Array(16);
 const fetchWord = new Uint32Array(4);
+const gprBefore = new Int32Array(32);
+const xmmBefore = new Uint32Array(64);
+
+// The outcomes of the common paths are shared frozen objects: a retired instruction allocates nothing.
+const OUTCOME_DONE: EmulationOutcome = Object.freeze({ kind: 'done', debugTrap: false });
+const OUTCOME_DONE_TRAP: EmulationOutcome = Object.freeze({ kind: 'done', debugTrap: true });
+const OUTCOME_RETRY: EmulationOutcome = Object.freeze({ kind: 'retry' });
+
+/** Operand kinds that name an XMM register (lookup table by OperandKind). */
+const XMM_KIND = new Uint8Array(64);
+for (const k of [OperandKind.Xmm, OperandKind.XmmRm, OperandKind.XmmV, OperandKind.Xmm0, OperandKind.XmmIs4]) XMM_KIND[k] = 1;
 
 /**
  * Decodes and executes one instruction at RIP. `bytes` are the instruction bytes from the exit
@@ -119,21 +194,52 @@ export function emulateInstruction(cpu: X86Cpu, bytes: Uint8Array, options: Emul
   }
   const tf = (r.flagsBase & FLAG_TF) !== 0;
   const ripBefore = r.rip;
+  // Snapshot what the executor may change, so `dirty` names only what did change (a backend
+  // writes back just those). XMM only for an instruction with an XMM operand.
+  gprBefore.set(r.gpr);
+  const flagsBefore = r.getRflags();
+  const xmm = (XMM_KIND[insn.o0]! | XMM_KIND[insn.o1]! | XMM_KIND[insn.o2]! | XMM_KIND[insn.o3]!) !== 0;
+  if (xmm) xmmBefore.set(r.xmm);
   const res = execute(cpu, insn);
   if (res === null) {
-    r.dirty |= DIRTY_RIP | DIRTY_GPR | DIRTY_RFLAGS | DIRTY_XMM;
-    return { kind: 'done', debugTrap: tf };
+    r.dirty |= DIRTY_RIP | changedRegisters(r, flagsBefore, xmm);
+    return tf ? OUTCOME_DONE_TRAP : OUTCOME_DONE;
   }
   r.rip = ripBefore;
+  // A rep instruction stopped after a chunk (RETRY) or faulting mid-way keeps its progress in
+  // rCX/rSI/rDI, which is architectural: report those changes too.
   if (res === RETRY) {
-    r.dirty |= DIRTY_GPR | DIRTY_RFLAGS; // rep progress (rCX/rSI/rDI) is architectural
-    return { kind: 'retry' };
+    r.dirty |= changedRegisters(r, flagsBefore, xmm);
+    return OUTCOME_RETRY;
   }
   if (res === UNSUPPORTED) {
     return { kind: 'unsupported', fault: { vector: 6 }, text: `instruction not supported by the emulator: ${formatIntel(insn)} (${hexBytes(buf, insn.length)})` };
   }
-  r.dirty |= DIRTY_GPR | DIRTY_RFLAGS; // a rep instruction may have made progress before faulting
+  r.dirty |= changedRegisters(r, flagsBefore, xmm);
   return { kind: 'exception', fault: res };
+}
+
+/** DIRTY_GPR / DIRTY_RFLAGS / DIRTY_XMM for what differs from the snapshot taken before execute(). */
+function changedRegisters(r: X86Registers, flagsBefore: number, xmm: boolean): number {
+  let d = 0;
+  const g = r.gpr;
+  for (let i = 0; i < 32; i++) {
+    if (g[i] !== gprBefore[i]) {
+      d = DIRTY_GPR;
+      break;
+    }
+  }
+  if (r.getRflags() !== flagsBefore) d |= DIRTY_RFLAGS;
+  if (xmm) {
+    const x = r.xmm;
+    for (let i = 0; i < 64; i++) {
+      if (x[i] !== xmmBefore[i]) {
+        d |= DIRTY_XMM;
+        break;
+      }
+    }
+  }
+  return d;
 }
 
 function hexBytes(b: Uint8Array, n: number): string {
@@ -175,9 +281,12 @@ const GP0: X86Fault = Object.freeze({ vector: 13, errorCode: 0 });
 export class ExitCpu implements X86Cpu {
   readonly regs: X86Registers;
   private readonly o: ExitCpuOptions;
-  private cachePage = [NaN, NaN, NaN];
-  private cacheGpa = [0, 0, 0];
+  private readonly cachePage = [NaN, NaN, NaN];
+  private readonly cacheGpa = [0.5, 0.5, 0.5]; // doubles from the start: kept unboxed
+  /** GPA of the last successful gpaOf() (a field, not a return value: see gpaOf). */
+  private gpa = 0.5;
   private readonly tmp = new Uint32Array(4);
+  private readonly cur = new Uint32Array(4);
 
   constructor(options: ExitCpuOptions) {
     this.o = options;
@@ -187,7 +296,11 @@ export class ExitCpu implements X86Cpu {
   /**
    * Forgets cached translations. The cache is only valid within one exit (the guest may change
    * its page tables or CR3 between exits): call this at the start of each exit if the ExitCpu is
-   * reused, then seedTranslation() with the exit's own pair.
+   * reused, then seedTranslation() with the exit's own pair. (The WHP backend does not use
+   * ExitCpu: src/whp/exit-cpu.ts has WhpExitCpu over GvaTranslator, which calls WHvTranslateGva
+   * into native scratch memory and is reset by BuiltinExitEmulator at every exit. ExitCpu is the
+   * backend-neutral form — translation as a callback, devices as MmioBus/PortIoBus — for
+   * backends outside src/whp, tests and bench/x86.bench.ts; src/x86 may not import WHP code.)
    */
   flushTranslations(): void {
     this.cachePage.fill(NaN);
@@ -199,15 +312,23 @@ export class ExitCpu implements X86Cpu {
     this.cacheGpa[access] = Math.floor(gpa / 4096) * 4096;
   }
 
-  private gpaOf(gva: number, access: MemoryAccess): number | X86Fault {
+  /**
+   * Translates into `this.gpa`; returns the fault or null. The GPA is not returned: a number
+   * above 2^31 returned from a call V8 does not inline is boxed, one allocation per access.
+   */
+  private gpaOf(gva: number, access: MemoryAccess): X86Fault | null {
     const page = Math.floor(gva / 4096);
     const off = gva - page * 4096;
-    if (this.cachePage[access] === page) return this.cacheGpa[access]! + off;
+    if (this.cachePage[access] === page) {
+      this.gpa = this.cacheGpa[access]! + off;
+      return null;
+    }
     const t = this.o.translate(gva, access);
     if (typeof t !== 'number') return t;
     this.cachePage[access] = page;
     this.cacheGpa[access] = t - off;
-    return t;
+    this.gpa = t;
+    return null;
   }
 
   private crossesPage(gva: number, size: number): boolean {
@@ -216,8 +337,9 @@ export class ExitCpu implements X86Cpu {
 
   readMemory(gva: number, size: number, out: Uint32Array, access: MemoryAccess): X86Fault | null {
     if (this.crossesPage(gva, size)) return this.bytewise(gva, size, out, access, false);
-    const gpa = this.gpaOf(gva, access);
-    if (typeof gpa !== 'number') return gpa;
+    const f = this.gpaOf(gva, access);
+    if (f !== null) return f;
+    const gpa = this.gpa;
     const ram = this.o.ram;
     if (ram.contains(gpa, size)) {
       if (size === 1) out[0] = ram.readU8(gpa);
@@ -231,8 +353,9 @@ export class ExitCpu implements X86Cpu {
 
   writeMemory(gva: number, size: number, data: Uint32Array): X86Fault | null {
     if (this.crossesPage(gva, size)) return this.bytewise(gva, size, data, ACCESS_WRITE, true);
-    const gpa = this.gpaOf(gva, ACCESS_WRITE);
-    if (typeof gpa !== 'number') return gpa;
+    const f = this.gpaOf(gva, ACCESS_WRITE);
+    if (f !== null) return f;
+    const gpa = this.gpa;
     const ram = this.o.ram;
     if (ram.contains(gpa, size)) {
       if (size === 1) ram.writeU8(gpa, data[0]!);
@@ -247,9 +370,9 @@ export class ExitCpu implements X86Cpu {
   /** Page-crossing access: translate both pages first (no partial write on a fault), then bytes. */
   private bytewise(gva: number, size: number, words: Uint32Array, access: MemoryAccess, write: boolean): X86Fault | null {
     const last = this.gpaOf(gva + size - 1, access);
-    if (typeof last !== 'number') return last;
+    if (last !== null) return last;
     const first = this.gpaOf(gva, access);
-    if (typeof first !== 'number') return first;
+    if (first !== null) return first;
     const one = this.tmp;
     if (!write) words.fill(0);
     for (let i = 0; i < size; i++) {
@@ -269,8 +392,9 @@ export class ExitCpu implements X86Cpu {
 
   compareAndWriteMemory(gva: number, size: number, expected: Uint32Array, data: Uint32Array): X86Fault | boolean {
     if (!this.crossesPage(gva, size)) {
-      const gpa = this.gpaOf(gva, ACCESS_WRITE);
-      if (typeof gpa !== 'number') return gpa;
+      const tf = this.gpaOf(gva, ACCESS_WRITE);
+      if (tf !== null) return tf;
+      const gpa = this.gpa;
       const ram = this.o.ram;
       const v = ram.contains(gpa, size) && size <= 8 && gpa % size === 0 ? ram.view(gpa, size) : null;
       if (v !== null && v.byteOffset % size === 0) {
@@ -293,8 +417,8 @@ export class ExitCpu implements X86Cpu {
       }
     }
     // MMIO or unaligned RAM: compare then write (not atomic; see the class comment).
-    const cur = new Uint32Array(4);
-    const f = this.readMemory(gva, size, cur, 1);
+    const cur = this.cur;
+    const f = this.readMemory(gva, size, cur, ACCESS_READ);
     if (f) return f;
     for (let i = 0; i < Math.max(1, size >> 2); i++) {
       if (cur[i] !== expected[i]) {

@@ -28,7 +28,8 @@ export function execBt(cpu: X86Cpu, insn: Instruction, action: number): ExecResu
   let lo: number, hi: number;
   const mem = isMem(insn, insn.o0);
   if (mem) {
-    let offset = effectiveOffset(r, insn);
+    effectiveOffset(r, insn);
+    let offset = A.offset;
     if (insn.o1 === OK_REG) {
       // signed bit offset: the byte displacement is (offset SAR log2(bits)) · size
       const off = size === 8 ? srcHi * 4294967296 + (srcLo >>> 0) : size === 4 ? srcLo : (srcLo << 16) >> 16;

@@ -15,8 +15,14 @@ import {
 
 /** Value scratch: lo/hi halves of the last value read. */
 export const V = { lo: 0, hi: 0 };
-/** Address scratch: the linear address computed by the last address function. */
-export const A = { linear: 0 };
+/**
+ * Address scratch: `offset` is the effective address effectiveOffset() computed, `linear` the
+ * linear address linearize() produced. Addresses travel through these fields rather than as
+ * return values or arguments: a kernel address is far outside V8's small-integer range, and a
+ * double returned from (or passed to) a call that is not inlined is boxed — one allocation per
+ * memory operand. (Both fields start as doubles so V8 stores them unboxed.)
+ */
+export const A = { linear: 0.5, offset: 0.5 };
 /** Memory data words exchanged with X86Cpu.readMemory/writeMemory. */
 export const MEM = new Uint32Array(4);
 const MEM2 = new Uint32Array(4);
@@ -84,25 +90,27 @@ export function signExtend(lo: number, size: number): number {
 
 /**
  * Effective address (offset within the segment) of the ModRM/moffs memory operand, truncated to
- * the address size, as a number: 64-bit addresses in sign-extended form, 32/16-bit ones unsigned.
+ * the address size, into A.offset: 64-bit addresses in sign-extended form, 32/16-bit ones unsigned.
  */
-export function effectiveOffset(r: X86Registers, insn: Instruction): number {
+export function effectiveOffset(r: X86Registers, insn: Instruction): void {
   const base = insn.base;
   if (base === 16) {
     // RIP-relative (64-bit mode only): relative to the next instruction; EIP-relative with 67h.
     const ea = r.rip + insn.length + insn.disp;
-    return insn.addrSize === 8 ? ea : ea >>> 0;
+    A.offset = insn.addrSize === 8 ? ea : ea >>> 0;
+    return;
   }
   const as = insn.addrSize;
   if (as === 8) {
     effectivePair(r, insn);
-    return V.hi * TWO32 + (V.lo >>> 0);
+    A.offset = V.hi * TWO32 + (V.lo >>> 0);
+    return;
   }
   const g = r.gpr;
   let ea = insn.disp;
   if (base >= 0) ea += g[2 * base]!;
   if (insn.index >= 0) ea += g[2 * insn.index]! << insn.scale;
-  return as === 4 ? ea >>> 0 : ea & 0xffff;
+  A.offset = as === 4 ? ea >>> 0 : ea & 0xffff;
 }
 
 /** The exact 64-bit effective address (base + index·scale + disp mod 2^64) into V (for LEA). */
@@ -142,6 +150,13 @@ export function effectivePair(r: X86Registers, insn: Instruction): void {
  * stack-segment references, #GP(0) otherwise. In 64-bit mode only FS and GS have a base.
  */
 export function linearize(r: X86Registers, mode: number, seg: number, offset: number, size: number): X86Fault | null {
+  A.offset = offset;
+  return linearizeOffset(r, mode, seg, size);
+}
+
+/** linearize() of the offset in A.offset (see A). */
+export function linearizeOffset(r: X86Registers, mode: number, seg: number, size: number): X86Fault | null {
+  const offset = A.offset;
   if (mode === 64) {
     const lin = seg >= FS ? offset + r.segBase[seg]! : offset;
     // Canonical: bits 63:47 equal; as a sign-extended number, -2^47 ≤ lin < 2^47 (and the
@@ -166,7 +181,8 @@ export function linearize(r: X86Registers, mode: number, seg: number, offset: nu
 
 /** Linear address of the instruction's memory operand into A.linear. */
 export function memAddress(r: X86Registers, insn: Instruction, size: number): X86Fault | null {
-  return linearize(r, insn.mode, insn.seg, effectiveOffset(r, insn), size);
+  effectiveOffset(r, insn);
+  return linearizeOffset(r, insn.mode, insn.seg, size);
 }
 
 // ---------------------------------------------------------------- memory

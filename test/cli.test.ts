@@ -30,3 +30,27 @@ test('--help lists the global options and exits 0', () => {
   assert.equal(r.status, 0);
   for (const opt of ['--log-level', '--log-file', '--json', '--no-color', '--version']) assert.ok(r.stdout.includes(opt), opt);
 });
+
+test('a stack trace appears only at --log-level debug, not when "debug" is just an argument value', () => {
+  const plain = runCli(['inspect', '--kernel', '/nonexistent/kernel', '--cmdline', 'debug']);
+  assert.equal(plain.status, 2);
+  assert.equal(plain.stderr.trim().split('\n').length, 1, plain.stderr);
+  const debug = runCli(['--log-level', 'debug', 'inspect', '--kernel', '/nonexistent/kernel']);
+  assert.equal(debug.status, 2);
+  const lines = debug.stderr.trim().split('\n');
+  assert.match(lines[0]!, /^krun-whp: error: kernel '\/nonexistent\/kernel' does not exist/);
+  assert.ok(lines.some((l) => /^\s+at /.test(l)), 'debug level prints the stack');
+});
+
+test('--log-file records the error as a pino JSON line while stderr keeps one line', async () => {
+  const { mkdtempSync, readFileSync: read } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const file = join(mkdtempSync(join(tmpdir(), 'krun-log-')), 'run.log');
+  const r = runCli(['--log-file', file, 'inspect', '--kernel', '/nonexistent/kernel']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  const entry = JSON.parse(read(file, 'utf8').trim().split('\n').at(-1)!);
+  assert.equal(entry.level, 50); // pino's "error"
+  assert.equal(entry.err.type, 'InputError');
+  assert.match(entry.msg, /does not exist/);
+});

@@ -56,6 +56,8 @@ function buildProgram(version: string): Command {
       color: colorAllowed(raw.color),
     };
     activeLogLevel = options.logLevel;
+    // At debug level, stack traces are printed: map them back to the TypeScript sources.
+    if (debugRequested()) process.setSourceMapsEnabled(true);
     const log: Logger = options.logLevel === 'silent' ? silentLogger : createLogger(options.logLevel, options.logFile);
     const chalk = new Chalk({ level: options.color ? 1 : 0 });
     const stderrColor = options.color && Boolean(process.stderr.isTTY);
@@ -83,8 +85,31 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * The log level asked for on the command line, read before commander has parsed it
+ * (an error may come from the parse itself): `--log-level X` or `--log-level=X`.
+ */
+function requestedLogLevel(argv: readonly string[]): string | undefined {
+  let level: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a === '--log-level') level = argv[i + 1];
+    else if (a.startsWith('--log-level=')) level = a.slice('--log-level='.length);
+  }
+  return level;
+}
+
+function debugRequested(): boolean {
+  const level = activeContext ? activeLogLevel : requestedLogLevel(process.argv);
+  return level === 'debug' || level === 'trace';
+}
+
 function reportError(err: unknown): number {
-  const debug = activeLogLevel === 'debug' || activeLogLevel === 'trace' || process.argv.includes('debug');
+  const debug = debugRequested();
+  // With --log-file, the log keeps a record of why a run failed; on stderr the one
+  // error line below is enough.
+  if (activeContext?.options.logFile) activeContext.log.error({ err }, err instanceof Error ? err.message : String(err));
   if (err instanceof KrunError) {
     const hint = err.hint ? ` (hint: ${err.hint})` : '';
     process.stderr.write(`${PROG}: error: ${err.message}${hint}\n`);

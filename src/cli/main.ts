@@ -30,7 +30,7 @@ let activeLogLevel: LogLevel = 'warn';
 function buildProgram(version: string): Command {
   const program = new Command(PROG);
   program
-    .description('Boot Linux micro-VMs on the Windows Hypervisor Platform or a software x86-64 CPU')
+    .description('Linux micro-VM launcher for the Windows Hypervisor Platform (run arrives with the first CPU backend)')
     .version(version, '-V, --version', 'print the version and exit')
     .addOption(
       new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices([...LOG_LEVELS]).default('warn'),

@@ -30,7 +30,7 @@ let activeLogLevel: LogLevel = 'warn';
 function buildProgram(version: string): Command {
   const program = new Command(PROG);
   program
-    .description('Linux micro-VM launcher for the Windows Hypervisor Platform (run arrives with the first CPU backend)')
+    .description('Linux micro-VM launcher for the Windows Hypervisor Platform')
     .version(version, '-V, --version', 'print the version and exit')
     .addOption(
       new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices([...LOG_LEVELS]).default('warn'),

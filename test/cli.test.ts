@@ -54,3 +54,15 @@ test('--log-file records the error as a pino JSON line while stderr keeps one li
   assert.equal(entry.err.type, 'InputError');
   assert.match(entry.msg, /does not exist/);
 });
+
+test('a reader that closes the pipe early ends the CLI quietly (no EPIPE trace)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { BIN } = await import('./helpers/cli.ts');
+  // `| head -c 1`: the reader exits after one byte while the CLI is still writing.
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" inspect --kernel guest/bzImage --json | head -c 1 >/dev/null`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+});

@@ -92,6 +92,20 @@ test('loopback overrun: 17th byte into a 16-byte FIFO sets OE; line-status inter
   assert.deepEqual(got, [...Array(16).keys()]);
 });
 
+test('loopback overrun without FIFOs (16450 mode): the new character replaces the unread one in RBR and sets OE', () => {
+  // PC16550D datasheet, LSR bit 1: OE "indicates that data in the RBR was not read by the
+  // CPU before the next character was transferred into the RBR, thereby destroying the
+  // previous character".
+  const { out, inb } = setup();
+  out(R.REG_MCR, R.MCR_LOOP);
+  out(R.REG_DATA, 0x11);
+  out(R.REG_DATA, 0x22);
+  const lsr = inb(R.REG_LSR);
+  assert.equal(lsr & (R.LSR_OE | R.LSR_DR), R.LSR_OE | R.LSR_DR);
+  assert.equal(inb(R.REG_DATA), 0x22);
+  assert.equal(inb(R.REG_LSR) & (R.LSR_OE | R.LSR_DR), 0);
+});
+
 for (const [bits, level] of [[0, 1], [1, 4], [2, 8], [3, 14]] as const) {
   test(`FIFO trigger level ${level}: RX data interrupt at ${level} bytes, character timeout below`, () => {
     const { out, inb, irq, source, uart } = setup();

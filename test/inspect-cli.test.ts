@@ -127,9 +127,11 @@ test('bad inputs: exit 2 with exactly one error line', () => {
   fails(['--kernel', file('arm', syntheticElf([seg], 0x1000000n, { machine: 183 }))], /not x86-64/);
   fails(['--kernel', BZ, '--initrd', file('big', new Uint8Array(40 * 1024 * 1024)), '--mem', '64'], /initrd '.*big' \(40 MiB\) does not fit/);
   fails(['--kernel', BZ, '--cmdline', 'z'.repeat(400)], /accepts at most 300 \(cmdline_size\)/);
-  fails(['--kernel', BZ, '--mem', '8'], /below the minimum of 16 MiB/);
+  // --mem's range is the loader's (16 MiB..1 TiB), stated in the message.
+  fails(['--kernel', BZ, '--mem', '8'], /--mem expects an integer from 16 to 1048576, got '8'/);
+  fails(['--kernel', BZ, '--mem', '0'], /--mem expects an integer from 16 to 1048576, got '0'/);
   fails(['--kernel', BZ, '--mem', '40'], /guest memory of 40 MiB is too small for kernel/);
-  fails(['--kernel', BZ, '--mem', String(2 * 1024 * 1024)], /above the maximum/);
+  fails(['--kernel', BZ, '--mem', String(2 * 1024 * 1024)], /--mem expects an integer from 16 to 1048576, got '2097152'/);
   fails(['--kernel', BZ, '--mem', 'lots'], /--mem expects an integer/);
   fails([], /required option '--kernel <file>' not specified/);
 });
@@ -152,4 +154,23 @@ test('an unreadable kernel file is an input error', (t) => {
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /^krun-whp: error: .*is not readable/);
+});
+
+test('human output: the entry point lines up with the region starts; ELF values not read from a header say so', () => {
+  const r = runCli(['inspect', '--kernel', ELF, '--mem', '64']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  const header = lines.find((l) => /^ +region +start +end \(excl\.\) +size +note$/.test(l));
+  assert.ok(header, r.stdout);
+  const startCol = header.indexOf('start');
+  const zeroPage = lines.find((l) => l.trimStart().startsWith('zero page'))!;
+  const entry = lines.find((l) => l.trimStart().startsWith('entry point'))!;
+  assert.equal(zeroPage.indexOf('0x7000'), startCol);
+  assert.equal(entry.indexOf('0x1000000'), startCol, entry);
+  // An ELF has no setup header: no "init_size"/"pref_address" claims; assumed limits are marked.
+  const kernelBlock = r.stdout.split('\n\n')[0]!;
+  assert.doesNotMatch(kernelBlock, /init_size|pref_address|preferred/);
+  assert.match(kernelBlock, /load address +0x1000000 \(lowest p_paddr\)/);
+  assert.match(kernelBlock, /cmdline_size +2047 bytes \(assumed: /);
+  assert.match(kernelBlock, /initrd_addr_max +0x7fffffff \(assumed: /);
 });

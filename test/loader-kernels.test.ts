@@ -172,3 +172,36 @@ test('an initrd that just fits is placed page-aligned right below the ceiling', 
   assert.equal(q.layout.initrd!.addr + q.layout.initrd!.size - 1 <= 0x1fffffff, true);
   assert.equal(q.layout.initrd!.addr, 0x20000000 - MIB - 4096);
 });
+
+test("boot.rst's initrd_addr_max example: a 131072-byte ramdisk under 0x37FFFFFF starts at 0x37FE0000", () => {
+  // Documentation/x86/boot.rst, initrd_addr_max: "the address of the highest safe byte, so if your
+  // ramdisk is exactly 131072 bytes long and this field is 0x37FFFFFF, you can start your ramdisk
+  // at 0x37FE0000". With RAM beyond that address, the highest placement is exactly there.
+  const p = planBoot(syntheticBzImage({ initrdAddrMax: 0x37ffffff }), { memoryBytes: 1 * GIB, initrd: new Uint8Array(131072) });
+  assert.equal(p.layout.initrd!.addr, 0x37fe0000);
+});
+
+test('an initrd that no --mem could place gets a "smaller initrd" hint, not a --mem it would refuse again', () => {
+  const hintFor = (kernel: Uint8Array, options: Partial<BootOptions>): string => {
+    try {
+      planBoot(kernel, { memoryBytes: 256 * MIB, kernelName: 'k', ...options });
+    } catch (err) {
+      assert.ok(err instanceof InputError);
+      return err.hint ?? '';
+    }
+    assert.fail('expected a refusal');
+  };
+  // 600 MiB cannot sit below initrd_addr_max 0x1FFFFFFF (512 MiB) whatever the memory size.
+  const capped = syntheticBzImage({ initrdAddrMax: 0x1fffffff });
+  const hint = hintFor(capped, { initrd: new Uint8Array(600 * MIB) });
+  assert.doesNotMatch(hint, /--mem \d/);
+  assert.match(hint, /smaller initrd: at most 492 MiB fits between this kernel and initrd_addr_max 0x1fffffff/); // 512 MiB − (16 MiB + 4 MiB init_size)
+  // A 100 MiB initrd in 64 MiB fits with more memory: 0x1400000 + 100 MiB = 120 MiB.
+  assert.match(hintFor(capped, { memoryBytes: 64 * MIB, initrd: new Uint8Array(100 * MIB) }), /use --mem 120 or more/);
+});
+
+test('refusal: a setup header without the short jump at 0x200 has no known length', () => {
+  const bz = syntheticBzImage();
+  bz[0x200] = 0xe9; // boot.rst: the header's length is 0x202 + the byte at 0x201 of a `jmp short` (0xEB)
+  refuses(bz, {}, /malformed setup header: no short jump \(0xEB\) at 0x200/);
+});

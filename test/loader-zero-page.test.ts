@@ -155,3 +155,26 @@ test('bundled guest kernel: zero page and header copy', (t) => {
   if (!kernel) return t.skip(SKIP_NO_BUNDLED);
   checkZeroPage(kernel, { memoryBytes: 128 * MIB, initrd: new Uint8Array(4096 * 3 + 1).fill(1) });
 });
+
+test('e820 is sorted and disjoint, and every boot structure lies in usable RAM inside the identity map', () => {
+  // boot.rst "64-bit Boot Protocol": the kernel's [start, start + init_size), the zero page and
+  // the command line must be identity-mapped; the initrd is read through the same mapping.
+  // Everything we place must also be RAM the e820 map calls usable (type 1), or Linux may
+  // treat it as a hole. Checked over sizes around the 3 GiB MMIO hole.
+  for (const mib of [21, 64, 3071, 3072, 3073, 4096, 8192]) {
+    const plan = planBoot(syntheticBzImage(), { memoryBytes: mib * MIB, initrd: new Uint8Array(123_456) });
+    const e = plan.layout.e820;
+    for (let i = 0; i < e.length; i++) {
+      assert.ok(e[i]!.size > 0, `${mib} MiB: entry ${i} empty`);
+      if (i > 0) assert.ok(e[i - 1]!.addr + e[i - 1]!.size <= e[i]!.addr, `${mib} MiB: entries ${i - 1}/${i} unsorted or overlapping`);
+      assert.ok(e[i]!.addr + e[i]!.size <= 3 * GIB || e[i]!.addr >= 4 * GIB, `${mib} MiB: entry ${i} in the MMIO hole`);
+    }
+    const usable = e.filter((x) => x.type === 1).reduce((n, x) => n + x.size, 0);
+    assert.equal(usable, mib * MIB - (0x100000 - 0x9fc00), `${mib} MiB: all RAM but the legacy area is usable`);
+    const l = plan.layout;
+    for (const [name, r] of Object.entries({ gdt: l.gdt, zeroPage: l.zeroPage, cmdline: l.cmdline, pageTables: l.pageTables, kernel: l.kernelFootprint, initrd: l.initrd! })) {
+      assert.ok(e.some((x) => x.type === 1 && x.addr <= r.addr && r.addr + r.size <= x.addr + x.size), `${mib} MiB: ${name} not in usable RAM`);
+      assert.ok(r.addr + r.size <= l.identityMapped, `${mib} MiB: ${name} not identity-mapped`);
+    }
+  }
+});

@@ -123,6 +123,11 @@ function reportError(err: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `krun-whp … | head`: when the reader goes away, stop quietly (no EPIPE stack trace).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const version = typeof KRUN_VERSION === 'string' ? KRUN_VERSION : '0.0.0-dev';
   const program = buildProgram(version);
   if (argv.length <= 2) {

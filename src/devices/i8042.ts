@@ -12,7 +12,7 @@
  *   an output-port write with bit 0 clear) pulses the CPU reset line: the
  *   `resetRequested` event fires; the VMM ends the VM as a reboot.
  * - a keyboard that answers the commands atkbd sends at probe (reset → FA AA,
- *   identify → FA AB 83, set LEDs / typematic / scancode set → FA, echo → EE)
+ *   identify → FA AB 83 (AB 41 through the XLATE translation), set LEDs / typematic / scancode set → FA, echo → EE)
  *   and never produces key presses (no host key input is routed here).
  * - IRQ 1 (keyboard) and IRQ 12 (AUX) follow the output buffer and the
  *   command byte's interrupt enables, one rising edge per byte.
@@ -64,6 +64,8 @@ export class I8042 {
   private pendingKbdCommand = 0;
   private irq1Level = false;
   private irq12Level = false;
+  /** Last byte read from port 0x60: an empty output buffer keeps showing it. */
+  private lastData = 0;
   droppedBytes = 0;
 
   readonly dataPort: BusDevice;
@@ -101,7 +103,10 @@ export class I8042 {
     // Drop the lines so the next queued byte (if any) makes a fresh edge.
     this.setIrqs(false, false);
     this.updateIrq();
-    return v === undefined ? 0x00 : v & 0xff;
+    // Reading with OBF clear returns the output buffer's old contents: the register is
+    // only overwritten by the next byte (QEMU behaves the same; some DOS extenders rely on it).
+    if (v !== undefined) this.lastData = v & 0xff;
+    return this.lastData;
   }
 
   private writeCommand(cmd: number): void {
@@ -197,7 +202,7 @@ export class I8042 {
       case 0xf2: // identify: MF2 keyboard
         this.push(0xfa);
         this.push(0xab);
-        this.push(0x83);
+        this.push(this.translate(0x83));
         break;
       case 0xee:
         this.push(0xee);
@@ -211,6 +216,18 @@ export class I8042 {
       default: // F4 enable, F5 disable, F6 defaults, ...: ACK
         this.push(0xfa);
     }
+  }
+
+  /**
+   * With CTR bit 6 (XLATE) set the controller passes every keyboard byte through its
+   * scan-code set 2 → set 1 table. The keyboard here sends only replies (FA, AA, AB,
+   * 83, EE), and of those only 0x83 is a set-2 scan code (F7), which the table turns
+   * into 0x41 (set-1 F7); the others pass unchanged. That is why a translated PC
+   * keyboard identifies as AB 41 (Linux shows it as "Version=ab41" for the "AT
+   * Translated Set 2 keyboard"), and as AB 83 with translation off.
+   */
+  private translate(v: number): number {
+    return this.ctr & CTR_XLATE && v === 0x83 ? 0x41 : v;
   }
 
   private push(v: number): void {

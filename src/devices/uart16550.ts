@@ -281,6 +281,10 @@ export class Uart16550 implements BusDevice {
       if (fromLoop) {
         this.lsrErrors |= R.LSR_OE;
         this.stats.rxOverruns++;
+        // Datasheet, LSR bit 1: without FIFOs the new character goes into RBR anyway,
+        // "thereby destroying the previous character"; with FIFOs the character in the
+        // shift register is overwritten and never reaches the FIFO (dropped here).
+        if (!this.fifoEnabled) this.rx[this.rxHead] = value;
       }
       return;
     }

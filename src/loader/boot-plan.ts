@@ -180,7 +180,7 @@ export function planBoot(kernelFile: Uint8Array, options: BootOptions): BootPlan
     throw new InputError(
       kernelEnd > MMIO_HOLE_START
         ? `kernel '${kernelName}' needs memory up to ${hex(kernelEnd)}, which runs into the MMIO hole at ${hex(MMIO_HOLE_START)}`
-        : `guest memory of ${mib(memoryBytes)} is too small for kernel '${kernelName}': it needs ${hex(footprint.addr)}..${hex(kernelEnd)} (init_size ${mib(kernel.initSize)} from ${mib(footprint.addr)})${initrdBytes ? ` plus ${mib(initrdPages)} of initrd` : ''}`,
+        : `guest memory of ${mib(memoryBytes)} is too small for kernel '${kernelName}': it needs ${hex(footprint.addr)}..${hex(kernelEnd)} (${kernel.format === 'bzImage' ? 'init_size' : 'PT_LOAD span'} ${mib(footprint.size)} from ${mib(footprint.addr)})${initrdBytes ? ` plus ${mib(initrdPages)} of initrd` : ''}`,
       { hint: kernelEnd > MMIO_HOLE_START ? 'the kernel image is corrupt' : `use --mem ${needed / MIB} or more` },
     );
   }
@@ -199,13 +199,20 @@ export function planBoot(kernelFile: Uint8Array, options: BootOptions): BootPlan
     if (addr < floor) {
       const room = Math.max(0, alignDown(ceiling, PAGE_SIZE) - floor);
       const memoryLimited = lowRamEnd <= kernel.initrdAddrMax;
+      // More memory only helps if the initrd would then fit below both initrd_addr_max and
+      // the MMIO hole; otherwise suggesting a bigger --mem would just lead to another refusal.
+      const neededEnd = floor + initrdPages;
+      const hardCeiling = Math.min(kernel.initrdAddrMax + 1, MMIO_HOLE_START);
+      const reachable = neededEnd <= hardCeiling;
+      const hardLimit = hardCeiling === MMIO_HOLE_START ? `the MMIO hole at ${hex(MMIO_HOLE_START)}` : `initrd_addr_max ${hex(kernel.initrdAddrMax)}`;
       throw new InputError(
         `initrd '${initrdName}' (${mib(initrdBytes.length)}) does not fit: ${mib(room)} free between the kernel's end (${hex(kernelEnd)}) and ` +
           (memoryLimited ? `the end of ${mib(memoryBytes)} of low guest memory` : `the kernel's initrd_addr_max (${hex(kernel.initrdAddrMax)})`),
         {
-          hint: memoryLimited
-            ? `use --mem ${alignUp(kernelEnd + initrdPages, MIB) / MIB} or more, or a smaller initrd`
-            : 'use a smaller initrd; this kernel cannot reach a bigger one',
+          hint:
+            memoryLimited && reachable
+              ? `use --mem ${alignUp(neededEnd, MIB) / MIB} or more, or a smaller initrd`
+              : `use a smaller initrd: at most ${mib(Math.max(0, alignDown(hardCeiling, PAGE_SIZE) - floor))} fits between this kernel and ${hardLimit}, whatever --mem is`,
         },
       );
     }

@@ -89,7 +89,13 @@ export function parseBzImage(bytes: Uint8Array, name = 'kernel'): BzImageKernel 
   // The 2-byte jump at 0x200 is `jmp short start_of_setup`; its displacement gives the header length.
   const jumpOpcode = r.u8(HDR.jump, 'jump');
   const headerEnd = HDR.jump + 2 + r.u8(HDR.jump + 1, 'jump displacement');
-  if (jumpOpcode !== 0xeb || headerEnd < MIN_HEADER_END) {
+  if (jumpOpcode !== 0xeb) {
+    throw new InputError(
+      `${what} has a malformed setup header: no short jump (0xEB) at 0x200, so its length (0x202 + the byte at 0x201) is unknown`,
+      { hint: 'the file is corrupt or not a Linux kernel' },
+    );
+  }
+  if (headerEnd < MIN_HEADER_END) {
     throw new InputError(
       `${what} has a malformed setup header: it ends at 0x${headerEnd.toString(16)} but protocol ${protocol} needs fields up to 0x${MIN_HEADER_END.toString(16)}`,
       { hint: 'the file is corrupt or not a Linux kernel' },

@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { BootPlan, Region } from '../../loader/boot-plan.ts';
-import { MIB } from '../../memory/layout.ts';
+import { MAX_GUEST_MEMORY, MIB, MIN_GUEST_MEMORY } from '../../memory/layout.ts';
 import type { CliContext } from '../context.ts';
 import { hex, keyValues, table } from '../format.ts';
 import { parseInteger } from '../options.ts';
@@ -36,7 +36,8 @@ export const register: RegisterCommand = (program: Command, getContext) => {
         import('../../loader/read-boot-file.ts'),
         import('../../loader/e820.ts'),
       ]);
-      const memMiB = parseInteger('--mem', opts.mem, 1, 2 ** 32);
+      // The range the loader accepts (src/memory/layout.ts), so the message states the real limits.
+      const memMiB = parseInteger('--mem', opts.mem, MIN_GUEST_MEMORY / MIB, MAX_GUEST_MEMORY / MIB);
       const kernelBytes = readBootFile(opts.kernel, 'kernel');
       const initrd = opts.initrd === undefined ? null : readBootFile(opts.initrd, 'initrd');
       const plan = planBoot(kernelBytes, {
@@ -133,26 +134,31 @@ function printHuman(ctx: CliContext, plan: BootPlan, opts: InspectOptions, e820T
   const { chalk } = ctx;
   const k = plan.kernel;
   const l = plan.layout;
-  const yesNo = (b: boolean) => (b ? chalk.green('yes') : chalk.red('no'));
+  const bz = k.format === 'bzImage';
+  const yes = chalk.green('yes');
   const addr = (v: number) => chalk.cyan(hex(v));
+  // An ELF vmlinux has no setup header: say which values are derived or assumed, not read.
+  const assumed = (why: string) => chalk.dim(`(assumed: ${why})`);
 
   ctx.print(chalk.bold(`Kernel ${opts.kernel}`));
   ctx.print(
     keyValues(chalk, [
-      ['format', k.format === 'bzImage' ? `bzImage, boot protocol ${k.protocol}` : 'ELF vmlinux (no setup header)'],
+      ['format', bz ? `bzImage, boot protocol ${k.protocol}` : 'ELF vmlinux (no setup header)'],
       ['version', k.version ?? chalk.dim('(not found)')],
-      ['64-bit entry', yesNo(k.entry64)],
-      ['relocatable', k.relocatable ? `${yesNo(true)}, alignment ${formatSize(k.alignment)}` : yesNo(false)],
-      ['init_size', `${formatSize(k.initSize)} (${hex(k.initSize)})`],
-      ['preferred address', addr(k.prefAddress)],
+      ['64-bit entry', k.entry64 ? yes : chalk.red('no')],
+      ['relocatable', k.relocatable ? `${yes}, alignment ${formatSize(k.alignment)}` : bz ? 'no, runs at pref_address' : 'no, loaded at its p_paddr'],
+      bz
+        ? ['init_size', `${formatSize(k.initSize)} (${hex(k.initSize)})`]
+        : ['load span', `${formatSize(k.initSize)} (${hex(k.initSize)}), first PT_LOAD to end of the last incl. .bss`],
+      bz ? ['pref_address', addr(k.prefAddress)] : ['load address', `${addr(k.prefAddress)} (lowest p_paddr)`],
       [
         'payload',
-        k.format === 'bzImage'
+        bz
           ? `${k.compression}, ${formatSize(k.payloadLength)} at file offset ${hex(k.setupSize + k.payloadOffset)}`
           : `${k.compression} (${k.segments.length} PT_LOAD segment${k.segments.length === 1 ? '' : 's'})`,
       ],
-      ['cmdline_size', `${k.cmdlineSize} bytes`],
-      ['initrd_addr_max', addr(k.initrdAddrMax)],
+      ['cmdline_size', bz ? `${k.cmdlineSize} bytes` : `${k.cmdlineSize} bytes ${assumed('x86 COMMAND_LINE_SIZE - 1')}`],
+      ['initrd_addr_max', bz ? addr(k.initrdAddrMax) : `${addr(k.initrdAddrMax)} ${assumed('the x86-64 bzImage value')}`],
     ]).join('\n'),
   );
 
@@ -160,26 +166,30 @@ function printHuman(ctx: CliContext, plan: BootPlan, opts: InspectOptions, e820T
   ctx.print(chalk.bold(`Guest memory layout (${formatSize(plan.memoryBytes)})`));
   const rows: [string, Region | null, string][] = [
     ['GDT', l.gdt, '__BOOT_CS 0x10, __BOOT_DS 0x18, TSS 0x20'],
-    ['TSS', l.tss, ''],
+    ['TSS', l.tss, `zeroed; TR ${hex(plan.cpu.tr.selector)}`],
     ['zero page', l.zeroPage, 'struct boot_params (RSI)'],
     ['boot stack', l.bootStack, `RSP ${hex(plan.cpu.rsp)}`],
     ['page tables', l.pageTables, `CR3; identity map of ${formatSize(l.identityMapped)} with 2 MiB pages`],
-    ['command line', l.cmdline, ''],
-    ['MP table', l.mpTable, 'reserved'],
-    ['kernel', l.kernel, k.format === 'bzImage' ? 'protected-mode code' : 'PT_LOAD segments'],
-    ['kernel init', l.kernelFootprint, 'init_size from the load address'],
+    ['command line', l.cmdline, `cmd_line_ptr; ${l.cmdline.size - 1} of ${k.cmdlineSize} bytes + NUL`],
+    ['MP table', l.mpTable, 'room for the MP table (run writes it); e820-reserved'],
+    ['kernel', l.kernel, bz ? 'protected-mode code' : 'PT_LOAD segments'],
+    ['kernel init', l.kernelFootprint, bz ? 'init_size from the load address' : 'the PT_LOAD span'],
     ['initrd', l.initrd, l.initrd ? (opts.initrd ?? '') : ''],
   ];
+  // The entry point shares the table so its address lines up with the region starts.
+  const entryRow = ['entry point', addr(l.entry), '', '', chalk.dim(`RIP, 64-bit mode; RSI = ${hex(plan.cpu.rsi)}`)];
   ctx.print(
     table(
       chalk,
-      ['region', 'start', 'end', 'size', 'note'],
-      rows
-        .filter((r): r is [string, Region, string] => r[1] !== null)
-        .map(([name, r, note]) => [name, addr(r.addr), addr(r.addr + r.size), formatSize(r.size), chalk.dim(note)]),
+      ['region', 'start', 'end (excl.)', 'size', 'note'],
+      [
+        ...rows
+          .filter((r): r is [string, Region, string] => r[1] !== null)
+          .map(([name, r, note]) => [name, addr(r.addr), addr(r.addr + r.size), formatSize(r.size), chalk.dim(note)]),
+        entryRow,
+      ],
     ).join('\n'),
   );
-  ctx.print(keyValues(chalk, [['entry point', `${addr(l.entry)} (64-bit, RSI = ${hex(plan.cpu.rsi)})`]]).join('\n'));
 
   ctx.print();
   ctx.print(chalk.bold('Command line'));
@@ -190,7 +200,7 @@ function printHuman(ctx: CliContext, plan: BootPlan, opts: InspectOptions, e820T
   ctx.print(
     table(
       chalk,
-      ['start', 'end', 'size', 'type'],
+      ['start', 'end (excl.)', 'size', 'type'],
       l.e820.map((e) => [addr(e.addr), addr(e.addr + e.size), formatSize(e.size), `${e.type} ${e820TypeName(e.type)}`]),
     ).join('\n'),
   );

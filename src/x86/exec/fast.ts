@@ -33,21 +33,73 @@ function aluKind(op: Op): number {
   }
 }
 
-/** 32-bit ALU op on (a, b): stores the lazy flags; returns the result. */
-function alu32(cpu: X86Cpu, k: number, a: number, b: number): number {
-  const r = cpu.regs;
-  let res: number;
+const ADD32 = (K_ADD << 2) | 2, SUB32 = (K_SUB << 2) | 2, LOGIC32 = (K_LOGIC << 2) | 2;
+
+/**
+ * 32-bit `op r32, r32` (useImm false: source GPR pair index s) or `op r32, imm` (useImm true).
+ * One function literal per operation, not one shared literal switching on the kind: closures of
+ * one literal share their V8 feedback and optimized code, so a shared literal is compiled for all
+ * seven operations at once (a switch it cannot fold, behind a call too large to inline into a
+ * chained block, exec/block.ts). Each literal here is straight-line and small. Lazy flags as
+ * everywhere (flags.ts): kind/size in lazyOp, operands and result in lazyA/lazyB/lazyRes.
+ */
+function alu32Handler(k: number, d: number, s: number, useImm: boolean, imm: number, len: number): Handler {
   switch (k) {
-    case 0: res = (a + b) | 0; r.lazyOp = (K_ADD << 2) | 2; break;
-    case 1: case 2: res = (a - b) | 0; r.lazyOp = (K_SUB << 2) | 2; break;
-    case 3: case 4: res = a & b; r.lazyOp = (K_LOGIC << 2) | 2; break;
-    case 5: res = a | b; r.lazyOp = (K_LOGIC << 2) | 2; break;
-    default: res = a ^ b; r.lazyOp = (K_LOGIC << 2) | 2; break;
+    case 0: return (cpu) => {
+      const r = cpu.regs, g = r.gpr;
+      const a = g[d]!, b = useImm ? imm : g[s]!, res = (a + b) | 0;
+      r.lazyOp = ADD32; r.lazyA = a; r.lazyB = b; r.lazyRes = res;
+      g[d] = res; g[d + 1] = 0;
+      r.rip += len;
+      return null;
+    };
+    case 1: return (cpu) => {
+      const r = cpu.regs, g = r.gpr;
+      const a = g[d]!, b = useImm ? imm : g[s]!, res = (a - b) | 0;
+      r.lazyOp = SUB32; r.lazyA = a; r.lazyB = b; r.lazyRes = res;
+      g[d] = res; g[d + 1] = 0;
+      r.rip += len;
+      return null;
+    };
+    case 2: return (cpu) => { // CMP: flags only
+      const r = cpu.regs, g = r.gpr;
+      const a = g[d]!, b = useImm ? imm : g[s]!;
+      r.lazyOp = SUB32; r.lazyA = a; r.lazyB = b; r.lazyRes = (a - b) | 0;
+      r.rip += len;
+      return null;
+    };
+    case 3: return (cpu) => {
+      const r = cpu.regs, g = r.gpr;
+      const a = g[d]!, b = useImm ? imm : g[s]!, res = a & b;
+      r.lazyOp = LOGIC32; r.lazyA = a; r.lazyB = b; r.lazyRes = res;
+      g[d] = res; g[d + 1] = 0;
+      r.rip += len;
+      return null;
+    };
+    case 4: return (cpu) => { // TEST: flags only
+      const r = cpu.regs, g = r.gpr;
+      const a = g[d]!, b = useImm ? imm : g[s]!;
+      r.lazyOp = LOGIC32; r.lazyA = a; r.lazyB = b; r.lazyRes = a & b;
+      r.rip += len;
+      return null;
+    };
+    case 5: return (cpu) => {
+      const r = cpu.regs, g = r.gpr;
+      const a = g[d]!, b = useImm ? imm : g[s]!, res = a | b;
+      r.lazyOp = LOGIC32; r.lazyA = a; r.lazyB = b; r.lazyRes = res;
+      g[d] = res; g[d + 1] = 0;
+      r.rip += len;
+      return null;
+    };
+    default: return (cpu) => {
+      const r = cpu.regs, g = r.gpr;
+      const a = g[d]!, b = useImm ? imm : g[s]!, res = a ^ b;
+      r.lazyOp = LOGIC32; r.lazyA = a; r.lazyB = b; r.lazyRes = res;
+      g[d] = res; g[d + 1] = 0;
+      r.rip += len;
+      return null;
+    };
   }
-  r.lazyA = a;
-  r.lazyB = b;
-  r.lazyRes = res;
-  return res;
 }
 
 /** 64-bit ALU op on (a:aHi, b:bHi): stores the lazy flags; result in r.lazyRes/lazyResHi. */
@@ -97,15 +149,7 @@ export function fastHandler(insn: Instruction): Handler | null {
       const d = 2 * regOf(insn, insn.o0);
       if (isReg(insn, insn.o1)) {
         const s = 2 * regOf(insn, insn.o1);
-        if (size === 4) {
-          return (cpu) => {
-            const g = cpu.regs.gpr;
-            const res = alu32(cpu, k, g[d]!, g[s]!);
-            if (write) { g[d] = res; g[d + 1] = 0; }
-            cpu.regs.rip += len;
-            return null;
-          };
-        }
+        if (size === 4) return alu32Handler(k, d, s, false, 0, len);
         return (cpu) => {
           const r = cpu.regs, g = r.gpr;
           alu64(cpu, k, g[d]!, g[d + 1]!, g[s]!, g[s + 1]!);
@@ -116,15 +160,7 @@ export function fastHandler(insn: Instruction): Handler | null {
       }
       if (insn.o1 === OperandKind.Imm) {
         const imm = insn.imm, immHi = insn.immHi;
-        if (size === 4) {
-          return (cpu) => {
-            const g = cpu.regs.gpr;
-            const res = alu32(cpu, k, g[d]!, imm);
-            if (write) { g[d] = res; g[d + 1] = 0; }
-            cpu.regs.rip += len;
-            return null;
-          };
-        }
+        if (size === 4) return alu32Handler(k, d, 0, true, imm, len);
         return (cpu) => {
           const r = cpu.regs, g = r.gpr;
           alu64(cpu, k, g[d]!, g[d + 1]!, imm, immHi);

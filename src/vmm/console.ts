@@ -130,6 +130,7 @@ export class Console {
     this.toGuest.wakeProducer();
     await this.pump;
     this.drainOutputSync();
+    await this.flushOutputStream();
     this.terminal.restore();
     this.output.removeListener('error', this.onOutputError);
     this.serialLog?.close();
@@ -159,6 +160,26 @@ export class Console {
   private drainOutputSync(): void {
     const buf = new Uint8Array(OUTPUT_CHUNK);
     for (let n; (n = this.fromGuest.read(buf)) > 0; ) this.emit(buf.subarray(0, n));
+  }
+
+  /**
+   * Waits until the output stream has handed every byte we wrote to its sink: a
+   * slow pipe may still hold buffered chunks when the guest has stopped, and the
+   * guest's last words must not be lost at exit. A zero-length write's callback
+   * runs only after every earlier write has completed (Writable keeps order).
+   */
+  private flushOutputStream(): Promise<void> {
+    if (this.outputBroken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.output.removeListener('error', done);
+        this.output.removeListener('close', done);
+        resolve();
+      };
+      this.output.once('error', done);
+      this.output.once('close', done);
+      this.output.write(new Uint8Array(0), () => done());
+    });
   }
 
   /** Returns false when the output stream asked us to wait for 'drain'. */

@@ -33,8 +33,8 @@ function wallMs(args: string[]): number {
 }
 
 export async function run(): Promise<BenchResult[]> {
-  if (!existsSync(join(ROOT, 'dist', 'krun-whp.mjs'))) {
-    console.log('  startup bench skipped: dist/krun-whp.mjs missing (npm run build)');
+  if (!existsSync(join(ROOT, 'dist', 'krun-whp.cjs'))) {
+    console.log('  startup bench skipped: dist/krun-whp.cjs missing (npm run build)');
     return [];
   }
   // One of each first so disk caches are warm for both.

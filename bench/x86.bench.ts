@@ -271,7 +271,7 @@ export function registerRepresentation(): { halves: number; bigint: number } {
 }
 
 /**
- * krun-whp ships as one esbuild bundle (dist/krun-whp.mjs); code run through tsx's per-file
+ * krun-whp ships as one esbuild bundle (dist/krun-whp.cjs); code run through tsx's per-file
  * transform is measurably slower (cross-module constants and enum members are not inlined).
  * So the goal figures are taken from this file bundled the same way, and the tsx figures are
  * reported beside them.

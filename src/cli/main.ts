@@ -150,8 +150,7 @@ export async function main(argv: string[]): Promise<number> {
 export { UsageError };
 
 // Running as the bundle (bin/krun-whp) or directly (tsx src/cli/main.ts).
-const code = await main(process.argv);
-await flushAndExit(code);
+void main(process.argv).then(flushAndExit);
 
 async function flushAndExit(code: number): Promise<void> {
   // Let stdout drain when piped (a large --json document must not be cut short).

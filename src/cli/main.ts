@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { Chalk } from 'chalk';
-import { KrunError, UsageError } from '../errors.ts';
+import { KrunError } from '../errors.ts';
 import { LOG_LEVELS, silentLogger, type Logger, type LogLevel } from '../log.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
 import { commands } from './commands/index.ts';
@@ -131,7 +131,8 @@ export async function main(argv: string[]): Promise<number> {
   const version = typeof KRUN_VERSION === 'string' ? KRUN_VERSION : '0.0.0-dev';
   const program = buildProgram(version);
   if (argv.length <= 2) {
-    program.outputHelp();
+    // No command is a usage error: the help goes to stderr, so stdout stays empty for scripts.
+    program.outputHelp({ error: true });
     return 2;
   }
   try {
@@ -147,7 +148,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export { UsageError };
 
 // Running as the bundle (bin/krun-whp) or directly (tsx src/cli/main.ts).
 void main(process.argv).then(flushAndExit);

@@ -265,18 +265,10 @@ export class DeclRegistry {
     const layout = this.layoutOf(typeName);
     const direct = layout.fields.find((f) => f.cPath === path);
     if (direct) return { offset: direct.offset, size: direct.size, type: direct.type };
-    // Longest prefix that is a struct-typed field, then recurse into that type.
-    const parts = path.split('.');
-    for (let n = parts.length - 1; n >= 1; n--) {
-      const head = parts.slice(0, n).join('.');
-      const f = layout.fields.find((x) => x.cPath === head);
-      if (f && f.type && f.count === undefined) {
-        const t = this.types.get(f.type);
-        if (t && (t.kind === 'struct' || t.kind === 'union')) {
-          const inner = this.resolve(f.type, parts.slice(n).join('.'));
-          return { offset: f.offset + inner.offset, size: inner.size, type: inner.type };
-        }
-      }
+    const inner = this.memberPrefix(typeName, path);
+    if (inner) {
+      const r = this.resolve(inner.field.type!, inner.rest);
+      return { offset: inner.field.offset + r.offset, size: r.size, type: r.type };
     }
     throw new Error(`${typeName} has no member '${path}'`);
   }
@@ -286,19 +278,30 @@ export class DeclRegistry {
     const layout = this.layoutOf(typeName);
     const direct = layout.bitfields.find((b) => b.cPath === path);
     if (direct) return direct;
+    const inner = this.memberPrefix(typeName, path);
+    if (inner) {
+      const b = this.bitfieldOf(inner.field.type!, inner.rest);
+      return { ...b, cPath: path, unitOffset: inner.field.offset + b.unitOffset };
+    }
+    throw new Error(`${typeName} has no bit-field '${path}'`);
+  }
+
+  /**
+   * For a designator into a nested member ('VpContext.InstructionLength'): the longest
+   * prefix that names a (non-array) struct- or union-typed field, and the rest of the path.
+   */
+  private memberPrefix(typeName: string, path: string): { field: { offset: number; type?: string }; rest: string } | undefined {
+    const layout = this.layoutOf(typeName);
     const parts = path.split('.');
     for (let n = parts.length - 1; n >= 1; n--) {
       const head = parts.slice(0, n).join('.');
       const f = layout.fields.find((x) => x.cPath === head);
       if (f && f.type && f.count === undefined) {
         const t = this.types.get(f.type);
-        if (t && (t.kind === 'struct' || t.kind === 'union')) {
-          const inner = this.bitfieldOf(f.type, parts.slice(n).join('.'));
-          return { ...inner, cPath: path, unitOffset: f.offset + inner.unitOffset };
-        }
+        if (t && (t.kind === 'struct' || t.kind === 'union')) return { field: f, rest: parts.slice(n).join('.') };
       }
     }
-    throw new Error(`${typeName} has no bit-field '${path}'`);
+    return undefined;
   }
 
   /** Value of an enum constant by its C name. */

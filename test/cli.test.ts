@@ -66,3 +66,12 @@ test('a reader that closes the pipe early ends the CLI quietly (no EPIPE trace)'
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
 });
+
+test('an unusable --log-file is a one-line usage error, not a hang', () => {
+  // /proc cannot hold new files or folders; pino's own mkdir would spin on it.
+  const r = runCli(['--log-file', '/proc/krun-no-such-dir/run.log', 'probe'], { timeoutMs: 20_000 });
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^krun-whp: error: cannot open the log file '\/proc\/krun-no-such-dir\/run\.log' \(ENOENT\) \(hint: pass --log-file a writable file/);
+});

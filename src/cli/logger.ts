@@ -3,19 +3,37 @@
  * filter, not at start-up: most runs log nothing at the default level, and
  * loading pino costs more start-up time than `--version` or a quick probe should pay.
  */
+import { openSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { UsageError } from '../errors.ts';
 import { LOG_LEVELS, type Logger, type LogLevel } from '../log.ts';
 
 type PinoLogger = import('pino').Logger;
 
+/**
+ * Opens the --log-file for appending now rather than at the first message, so a bad
+ * path is a usage error before anything runs. Its folder must exist: creating
+ * folders is not done (pino's `mkdir`, like Node 20's recursive mkdirSync, can spin
+ * forever on a path it cannot create, e.g. under /proc).
+ */
+function openLogFile(file: string): number {
+  try {
+    return openSync(file, 'a');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new UsageError(`cannot open the log file '${file}' (${code})`, { hint: 'pass --log-file a writable file in an existing folder', cause: err });
+  }
+}
+
 export function createLogger(level: LogLevel, file?: string): Logger {
+  const fd = file === undefined ? 2 : openLogFile(file);
   const threshold = LOG_LEVELS.indexOf(level);
   const enabled = (l: LogLevel): boolean => l !== 'silent' && threshold > 0 && LOG_LEVELS.indexOf(l) <= threshold;
   let pinoLogger: PinoLogger | undefined;
   const get = (): PinoLogger => {
     if (!pinoLogger) {
       const pino = createRequire(import.meta.url)('pino') as typeof import('pino').default;
-      const destination = file ? pino.destination({ dest: file, sync: true, mkdir: true }) : pino.destination({ fd: 2, sync: true });
+      const destination = pino.destination({ fd, sync: true });
       pinoLogger = pino({ level, base: { pid: process.pid } }, destination);
     }
     return pinoLogger;

@@ -11,9 +11,10 @@
  *        faults have priority over the IO VM exit (SDM Vol. 3 §26.1.1).
  *      · String IO and MMIO decode the exit's instruction bytes (up to 16; more are fetched
  *        through WHvTranslateGva + guest RAM when they run out) and run the executor against
- *        WhpExitCpu over: the exit's VP context (RIP, RFLAGS, CS, CR8), one register batch per
- *        exit (GPRs, ES/SS/DS/FS/GS, CR0, CR4, EFER — prepared once per vCPU), XMM0-15 only for
- *        an SSE instruction, WHvTranslateGva for linear addresses, guest RAM and the MMIO bus.
+ *        ExitCpu (src/x86/emulate.ts) over: the exit's VP context (RIP, RFLAGS, CS, CR8), one
+ *        register batch per exit (GPRs, ES/SS/DS/FS/GS, CR0, CR4, EFER — prepared once per
+ *        vCPU), XMM0-15 only for an SSE instruction, GvaTranslator (WHvTranslateGva) for linear
+ *        addresses, guest RAM and the MMIO bus (through ExitBuses, exit-cpu.ts).
  *      · Only registers whose value changed are written back (compared with what was read;
  *        X86Registers.dirty must not report segment or control-register changes), in one call.
  *      · RIP advances only when the instruction retired. A `rep` instruction stopped after the
@@ -37,12 +38,13 @@ import { silentLogger } from '../log.ts';
 import type { GuestMemory } from '../memory/guest-memory.ts';
 import type { Koffi } from '../native/koffi.ts';
 import {
-  ACCESS_EXECUTE, CS, DIRTY_CR, DIRTY_SEG, DS, ES, FLAG_TF, FS, GS, SS, VEC_DB, VEC_GP, VEC_UD, type X86Fault,
+  ACCESS_EXECUTE, CS, DIRTY_CR, DIRTY_SEG, DS, ES, FLAG_TF, FS, GS, SS, VEC_DB, VEC_GP, VEC_UD, X86Registers, type X86Fault,
 } from '../x86/cpu.ts';
 import { decodeInto, DecodeFault, formatIntel, Instruction, Op, OperandKind } from '../x86/decode/index.ts';
 import { execute } from '../x86/exec/executor.ts';
 import { RETRY, UNSUPPORTED } from '../x86/exec/result.ts';
-import { canonicalNumber, WhpExitCpu, type ExitMmioBus, type ExitPioBus } from './exit-cpu.ts';
+import { ExitCpu } from '../x86/emulate.ts';
+import { canonicalNumber, ExitBuses, type ExitMmioBus, type ExitPioBus } from './exit-cpu.ts';
 import { type IoPortExit, type MemoryAccessExit, type VpContext } from './exit-context.ts';
 import { encodeException, type EventRegisterKind } from './exit-event.ts';
 import { GvaTranslator, hexAddr, TRANSLATOR_SCRATCH_SIZE } from './exit-gva-translator.ts';
@@ -210,7 +212,7 @@ export class BuiltinExitEmulator implements ExitEmulator {
   readonly kind = 'builtin' as const;
   readonly stats: ExitEmulationStats = { fastIo: 0, emulated: 0, retries: 0, exceptions: 0, winhvCalls: 0 };
   readonly lastException: InjectedException = { vector: 0, errorCode: -1, cr2: 0, cause: 'fault', detail: '', register: 'PendingEvent' };
-  readonly cpu: WhpExitCpu;
+  readonly cpu: ExitCpu;
   readonly translator: GvaTranslator;
   private readonly vcpu: ExitVcpu;
   private readonly pio: ExitPioBus;
@@ -260,7 +262,8 @@ export class BuiltinExitEmulator implements ExitEmulator {
     const setRegs = api.WHvSetVirtualProcessorRegisters.bind(api);
     this.writer = new ExitRegisterWriter(setRegs, vcpu.partition, vcpu.index, alloc(ExitRegisterWriter.byteSize(WRITER_CAPACITY), 16), WRITER_CAPACITY);
     this.translator = new GvaTranslator(api, vcpu.partition, vcpu.index, alloc(TRANSLATOR_SCRATCH_SIZE, 16));
-    this.cpu = new WhpExitCpu(this.translator, options.memory, options.mmio, options.pio);
+    const buses = new ExitBuses(options.mmio, options.pio);
+    this.cpu = new ExitCpu({ regs: new X86Registers(), ram: options.memory, mmio: buses, io: buses, translate: this.translator });
   }
 
   /** Drops anything a previous exit left half-pushed (it threw before its flush). */

@@ -25,6 +25,7 @@
  */
 import { HostError } from '../errors.ts';
 import { ACCESS_EXECUTE, ACCESS_WRITE, VEC_PF, fault, type MemoryAccess, type X86Fault, type X86Registers } from '../x86/cpu.ts';
+import type { LinearTranslator } from '../x86/emulate.ts';
 import { failed } from './hresult.ts';
 import { WhpCallError } from './whp-errors.ts';
 import { whpRegistry as reg } from './whp-decls.ts';
@@ -65,7 +66,8 @@ const CR4_PAE = 1 << 5, CR4_SMEP = 1 << 20, EFER_NXE = 1 << 11;
 
 const TWO32 = 4294967296;
 
-export class GvaTranslator {
+/** The LinearTranslator ExitCpu (src/x86/emulate.ts) uses on WHP. */
+export class GvaTranslator implements LinearTranslator {
   /** WHV_TRANSLATE_GVA_RESULT_CODE of the last WHvTranslateGva call. */
   lastResult = 0;
   /** WHvTranslateGva calls made (tests and benches read it). */

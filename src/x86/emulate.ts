@@ -11,8 +11,9 @@
  *    only on success; guest faults come back as an outcome for the backend to inject as a
  *    pending exception; a `rep` instruction interrupted after a bounded chunk comes back as
  *    'retry' (resume the guest at the same RIP so interrupts get delivered).
- *  - ExitCpu: an X86Cpu over a register file, a GVA→GPA translation callback, guest RAM and an
- *    MMIO bus, with the exit's own GVA→GPA translation pre-seeded (saves a page walk per exit).
+ *  - ExitCpu: the X86Cpu exit emulation runs against (the only one; the WHP backend uses it
+ *    too): a register file, a LinearTranslator (an allocation-free object, or a GVA→GPA
+ *    callback cached per page and seedable with the exit's own pair), guest RAM and an MMIO bus.
  */
 import { decodeInto, DecodeFault, Instruction, OperandKind } from './decode/index.ts';
 import { formatIntel } from './decode/format.ts';
@@ -246,7 +247,7 @@ function hexBytes(b: Uint8Array, n: number): string {
   return Array.from(b.subarray(0, n), (x) => x.toString(16).padStart(2, '0')).join(' ');
 }
 
-// ------------------------------------------------------------------ a ready-made X86Cpu
+// ------------------------------------------------------------------ the X86Cpu for exits
 
 /** Device side of guest-physical MMIO. Data as little-endian 32-bit words (see X86Cpu). */
 export interface MmioBus {
@@ -257,192 +258,270 @@ export interface MmioBus {
 /** GVA → GPA for the given access, or the fault (#PF with error code and CR2). */
 export type TranslateGva = (gva: number, access: MemoryAccess) => number | X86Fault;
 
-export interface ExitCpuOptions {
-  regs: X86Registers;
-  ram: GuestMemory;
-  mmio: MmioBus;
-  io: PortIoBus;
-  translate: TranslateGva;
-  readMsr?: (index: number) => bigint | X86Fault;
-  writeMsr?: (index: number, value: bigint) => X86Fault | null;
-  cpuid?: (leaf: number, subleaf: number, out: Uint32Array) => void;
+/**
+ * Linear → physical translation without allocation: translate() returns the fault or null and
+ * leaves the GPA in `gpa`. (Returning a GPA above 2^31 from a call V8 does not inline boxes it
+ * into a HeapNumber: one allocation per access.) The WHP backend's GvaTranslator
+ * (WHvTranslateGva) has this shape; CachedGvaTranslator adapts a TranslateGva callback.
+ * `regs` gives the privilege level and paging mode a #PF error code depends on.
+ */
+export interface LinearTranslator {
+  translate(gva: number, access: MemoryAccess, regs: X86Registers): X86Fault | null;
+  readonly gpa: number;
 }
 
-const GP0: X86Fault = Object.freeze({ vector: 13, errorCode: 0 });
-
 /**
- * X86Cpu for exit emulation: linear addresses are translated page by page (with a one-entry
- * cache per access kind, seedable from the exit's own translation), then routed to RAM when
- * GuestMemory contains the range and to the MMIO bus otherwise. An access that crosses a page
- * is split into bytes. compareAndWriteMemory is atomic on RAM for naturally aligned 1/2/4/8-byte
- * operands (Atomics on the RAM view); on MMIO the compare is done but not atomically, as device
- * registers are not shared with other agents (OpenVMM ignores the compare there).
+ * LinearTranslator over a TranslateGva callback, with a one-entry cache per access kind. The
+ * cache is only valid within one exit (the guest may change its page tables or CR3 between
+ * exits): flush() at the start of each exit, then seed() with the exit's own GVA→GPA pair.
  */
-export class ExitCpu implements X86Cpu {
-  readonly regs: X86Registers;
-  private readonly o: ExitCpuOptions;
+export class CachedGvaTranslator implements LinearTranslator {
+  gpa = 0.5; // a double from the start, so V8 keeps the field unboxed
   private readonly cachePage = [NaN, NaN, NaN];
-  private readonly cacheGpa = [0.5, 0.5, 0.5]; // doubles from the start: kept unboxed
-  /** GPA of the last successful gpaOf() (a field, not a return value: see gpaOf). */
-  private gpa = 0.5;
-  private readonly tmp = new Uint32Array(4);
-  private readonly cur = new Uint32Array(4);
+  private readonly cacheGpa = [0.5, 0.5, 0.5];
 
-  constructor(options: ExitCpuOptions) {
-    this.o = options;
-    this.regs = options.regs;
-  }
+  constructor(private readonly fn: TranslateGva) {}
 
-  /**
-   * Forgets cached translations. The cache is only valid within one exit (the guest may change
-   * its page tables or CR3 between exits): call this at the start of each exit if the ExitCpu is
-   * reused, then seedTranslation() with the exit's own pair. (The WHP backend does not use
-   * ExitCpu: src/whp/exit-cpu.ts has WhpExitCpu over GvaTranslator, which calls WHvTranslateGva
-   * into native scratch memory and is reset by BuiltinExitEmulator at every exit. ExitCpu is the
-   * backend-neutral form — translation as a callback, devices as MmioBus/PortIoBus — for
-   * backends outside src/whp, tests and bench/x86.bench.ts; src/x86 may not import WHP code.)
-   */
-  flushTranslations(): void {
+  flush(): void {
     this.cachePage.fill(NaN);
   }
 
-  /** Seeds the translation cache with the exit's GVA→GPA pair (WHP memory-access exit: Gva, Gpa). */
-  seedTranslation(gva: number, gpa: number, access: MemoryAccess): void {
+  seed(gva: number, gpa: number, access: MemoryAccess): void {
     this.cachePage[access] = Math.floor(gva / 4096);
     this.cacheGpa[access] = Math.floor(gpa / 4096) * 4096;
   }
 
-  /**
-   * Translates into `this.gpa`; returns the fault or null. The GPA is not returned: a number
-   * above 2^31 returned from a call V8 does not inline is boxed, one allocation per access.
-   */
-  private gpaOf(gva: number, access: MemoryAccess): X86Fault | null {
+  translate(gva: number, access: MemoryAccess): X86Fault | null {
     const page = Math.floor(gva / 4096);
     const off = gva - page * 4096;
     if (this.cachePage[access] === page) {
       this.gpa = this.cacheGpa[access]! + off;
       return null;
     }
-    const t = this.o.translate(gva, access);
+    const t = this.fn(gva, access);
     if (typeof t !== 'number') return t;
     this.cachePage[access] = page;
     this.cacheGpa[access] = t - off;
     this.gpa = t;
     return null;
   }
+}
 
-  private crossesPage(gva: number, size: number): boolean {
-    return (gva - Math.floor(gva / 4096) * 4096) + size > 4096;
+export interface ExitCpuOptions {
+  regs: X86Registers;
+  ram: GuestMemory;
+  mmio: MmioBus;
+  io: PortIoBus;
+  /** A callback (wrapped in a CachedGvaTranslator) or a LinearTranslator that caches by itself. */
+  translate: TranslateGva | LinearTranslator;
+  /** Default #GP(0): MSR accesses normally have their own exit. */
+  readMsr?: (index: number) => bigint | X86Fault;
+  writeMsr?: (index: number, value: bigint) => X86Fault | null;
+  /** Default: all zeros (CPUID normally has its own exit). */
+  cpuid?: (leaf: number, subleaf: number, out: Uint32Array) => void;
+}
+
+const GP0: X86Fault = Object.freeze({ vector: 13, errorCode: 0 });
+
+/**
+ * The X86Cpu the executor runs against while completing an exit (the only one: tests, the
+ * benches and the WHP backend all use it):
+ *
+ *  - linear → physical through a LinearTranslator (per page; the translator caches);
+ *  - a GPA range inside GuestMemory → guest RAM, anything else → the MMIO bus (an access wider
+ *    than the bus cycle is the bus's to split: WHP's WordMmioBus does 16 bytes as two 8-byte
+ *    accesses, low half first);
+ *  - an access that crosses a page is translated on both pages first (a #PF on either leaves
+ *    nothing half-written), then done byte by byte, as two separate page accesses would be;
+ *  - compareAndWriteMemory is a real atomic compare-exchange on naturally aligned 1/2/4/8-byte
+ *    RAM operands (other vCPUs run concurrently); elsewhere compare-then-write;
+ *  - MSRs #GP(0) and CPUID zeros unless hooks are given, so a mis-dispatched exit cannot
+ *    silently do something plausible.
+ *
+ * Nothing allocates on the common path (1/2/4-byte RAM and MMIO accesses): GPAs travel in the
+ * `gpa` field, never as return values.
+ */
+export class ExitCpu implements X86Cpu {
+  readonly regs: X86Registers;
+  readonly ram: GuestMemory;
+  readonly translator: LinearTranslator;
+  private readonly cache: CachedGvaTranslator | null;
+  private readonly o: ExitCpuOptions;
+  /** Guest-physical address of the access in progress (see readPhysical). */
+  private gpa = 0.5; // a double from the start, so V8 keeps the field unboxed
+  private readonly one = new Uint32Array(4);
+  private readonly cur = new Uint32Array(4);
+
+  constructor(options: ExitCpuOptions) {
+    this.o = options;
+    this.regs = options.regs;
+    this.ram = options.ram;
+    const t = options.translate;
+    this.cache = typeof t === 'function' ? new CachedGvaTranslator(t) : null;
+    this.translator = this.cache ?? (t as LinearTranslator);
+  }
+
+  /**
+   * Forgets cached translations of a callback translator: call at the start of each exit if the
+   * ExitCpu is reused, then seedTranslation() with the exit's own pair. A LinearTranslator
+   * object manages its own cache (WHP: GvaTranslator.reset / seedFromExit) and is left alone.
+   */
+  flushTranslations(): void {
+    this.cache?.flush();
+  }
+
+  /** Seeds the callback translator's cache with the exit's GVA→GPA pair (WHP memory-access exit: Gva, Gpa). */
+  seedTranslation(gva: number, gpa: number, access: MemoryAccess): void {
+    this.cache?.seed(gva, gpa, access);
   }
 
   readMemory(gva: number, size: number, out: Uint32Array, access: MemoryAccess): X86Fault | null {
-    if (this.crossesPage(gva, size)) return this.bytewise(gva, size, out, access, false);
-    const f = this.gpaOf(gva, access);
+    if ((gva & 0xfff) + size > 4096) return this.split(gva, size, out, access, false);
+    const t = this.translator;
+    const f = t.translate(gva, access, this.regs);
     if (f !== null) return f;
-    const gpa = this.gpa;
-    const ram = this.o.ram;
-    if (ram.contains(gpa, size)) {
-      if (size === 1) out[0] = ram.readU8(gpa);
-      else if (size === 2) out[0] = ram.readU16(gpa);
-      else for (let i = 0; i < size >> 2; i++) out[i] = ram.readU32(gpa + 4 * i);
-    } else {
-      this.o.mmio.read(gpa, size, out);
-    }
+    this.gpa = t.gpa;
+    this.readPhysical(size, out);
     return null;
   }
 
   writeMemory(gva: number, size: number, data: Uint32Array): X86Fault | null {
-    if (this.crossesPage(gva, size)) return this.bytewise(gva, size, data, ACCESS_WRITE, true);
-    const f = this.gpaOf(gva, ACCESS_WRITE);
+    if ((gva & 0xfff) + size > 4096) return this.split(gva, size, data, ACCESS_WRITE, true);
+    const t = this.translator;
+    const f = t.translate(gva, ACCESS_WRITE, this.regs);
     if (f !== null) return f;
-    const gpa = this.gpa;
-    const ram = this.o.ram;
-    if (ram.contains(gpa, size)) {
-      if (size === 1) ram.writeU8(gpa, data[0]!);
-      else if (size === 2) ram.writeU16(gpa, data[0]!);
-      else for (let i = 0; i < size >> 2; i++) ram.writeU32(gpa + 4 * i, data[i]!);
-    } else {
-      this.o.mmio.write(gpa, size, data);
-    }
+    this.gpa = t.gpa;
+    this.writePhysical(size, data);
     return null;
   }
 
-  /** Page-crossing access: translate both pages first (no partial write on a fault), then bytes. */
-  private bytewise(gva: number, size: number, words: Uint32Array, access: MemoryAccess, write: boolean): X86Fault | null {
-    const last = this.gpaOf(gva + size - 1, access);
-    if (last !== null) return last;
-    const first = this.gpaOf(gva, access);
-    if (first !== null) return first;
-    const one = this.tmp;
-    if (!write) words.fill(0);
+  /**
+   * Reads `size` bytes at `this.gpa` (not crossing a page): RAM if it is RAM, else the MMIO bus.
+   * The GPA goes through a field, not an argument: device GPAs lie above 3 GiB, outside V8's
+   * small-integer range, so passing one to a call that is not inlined allocates a HeapNumber.
+   */
+  private readPhysical(size: number, out: Uint32Array): void {
+    const gpa = this.gpa;
+    const ram = this.ram;
+    if (ram.contains(gpa, size)) {
+      if (size === 1) out[0] = ram.readU8(gpa);
+      else if (size === 2) out[0] = ram.readU16(gpa);
+      else for (let i = 0; i < size >> 2; i++) out[i] = ram.readU32(gpa + 4 * i);
+      return;
+    }
+    this.o.mmio.read(gpa, size, out);
+  }
+
+  /** Writes `size` bytes at `this.gpa` (see readPhysical). */
+  private writePhysical(size: number, data: Uint32Array): void {
+    const gpa = this.gpa;
+    const ram = this.ram;
+    if (ram.contains(gpa, size)) {
+      if (size === 1) ram.writeU8(gpa, data[0]! & 0xff);
+      else if (size === 2) ram.writeU16(gpa, data[0]! & 0xffff);
+      else for (let i = 0; i < size >> 2; i++) ram.writeU32(gpa + 4 * i, data[i]!);
+      return;
+    }
+    this.o.mmio.write(gpa, size, data);
+  }
+
+  /** A page-crossing access: both translations first (no partial effect on a fault), then bytes. */
+  private split(gva: number, size: number, words: Uint32Array, access: MemoryAccess, write: boolean): X86Fault | null {
+    const t = this.translator;
+    let f = t.translate(gva, access, this.regs);
+    if (f !== null) return f;
+    const first = t.gpa;
+    f = t.translate(gva + size - 1, access, this.regs);
+    if (f !== null) return f;
+    const last = t.gpa;
+    const firstLen = 4096 - (gva & 0xfff);
+    const one = this.one;
+    if (!write) for (let i = 0; i < (size + 3) >> 2; i++) words[i] = 0;
     for (let i = 0; i < size; i++) {
+      this.gpa = i < firstLen ? first + i : last - (size - 1 - i);
       const w = i >> 2, sh = (i & 3) * 8;
       if (write) {
         one[0] = (words[w]! >>> sh) & 0xff;
-        const f = this.writeMemory(gva + i, 1, one);
-        if (f) return f;
+        this.writePhysical(1, one);
       } else {
-        const f = this.readMemory(gva + i, 1, one, access);
-        if (f) return f;
+        this.readPhysical(1, one);
         words[w] = (words[w]! | (one[0]! << sh)) >>> 0;
       }
     }
     return null;
   }
 
+  /**
+   * Locked read-modify-write. On RAM a naturally aligned 1/2/4/8-byte operand is a real atomic
+   * compare-exchange on the guest's memory (other vCPUs may run concurrently). Elsewhere
+   * (MMIO, or a split RAM operand) it is compare-then-write: a device register has no other
+   * writer while this vCPU is in its exit (OpenVMM ignores the compare there), and the SDM
+   * gives no atomicity for split locks beyond the bus lock we do not have.
+   */
   compareAndWriteMemory(gva: number, size: number, expected: Uint32Array, data: Uint32Array): X86Fault | boolean {
-    if (!this.crossesPage(gva, size)) {
-      const tf = this.gpaOf(gva, ACCESS_WRITE);
-      if (tf !== null) return tf;
-      const gpa = this.gpa;
-      const ram = this.o.ram;
-      const v = ram.contains(gpa, size) && size <= 8 && gpa % size === 0 ? ram.view(gpa, size) : null;
-      if (v !== null && v.byteOffset % size === 0) {
-        const buf = v.buffer, at = v.byteOffset;
-        let old: number | bigint, want: number | bigint;
-        if (size === 8) {
-          want = (BigInt(expected[1]!) << 32n) | BigInt(expected[0]!);
-          old = Atomics.compareExchange(new BigUint64Array(buf, at, 1), 0, want, (BigInt(data[1]!) << 32n) | BigInt(data[0]!));
-          if (old === want) return true;
-          expected[0] = Number(old & 0xffffffffn);
-          expected[1] = Number(old >> 32n);
-          return false;
-        }
-        const arr = size === 4 ? new Uint32Array(buf, at, 1) : size === 2 ? new Uint16Array(buf, at, 1) : new Uint8Array(buf, at, 1);
-        want = expected[0]!;
-        old = Atomics.compareExchange(arr, 0, want, data[0]!);
-        if (old === want) return true;
-        expected[0] = old;
-        return false;
+    if ((gva & 0xfff) + size <= 4096 && size <= 8) {
+      const t = this.translator;
+      const f = t.translate(gva, ACCESS_WRITE, this.regs);
+      if (f !== null) return f;
+      const gpa = t.gpa;
+      if (gpa % size === 0 && this.ram.contains(gpa, size)) {
+        const r = this.atomicRam(gpa, size, expected, data);
+        if (r !== null) return r;
       }
     }
-    // MMIO or unaligned RAM: compare then write (not atomic; see the class comment).
     const cur = this.cur;
     const f = this.readMemory(gva, size, cur, ACCESS_READ);
-    if (f) return f;
-    for (let i = 0; i < Math.max(1, size >> 2); i++) {
+    if (f !== null) return f;
+    const words = Math.max(1, size >> 2);
+    for (let i = 0; i < words; i++) {
       if (cur[i] !== expected[i]) {
-        expected.set(cur);
+        for (let j = 0; j < words; j++) expected[j] = cur[j]!;
         return false;
       }
     }
     return this.writeMemory(gva, size, data) ?? true;
   }
 
+  /** Atomics.compareExchange on RAM; null if the host view is not aligned for it. */
+  private atomicRam(gpa: number, size: number, expected: Uint32Array, data: Uint32Array): boolean | null {
+    const v = this.ram.view(gpa, size);
+    const buf = v.buffer as ArrayBuffer;
+    const at = v.byteOffset;
+    if (at % size !== 0) return null;
+    if (size === 8) {
+      const want = (BigInt(expected[1]!) << 32n) | BigInt(expected[0]!);
+      const old = Atomics.compareExchange(new BigUint64Array(buf, at, 1), 0, want, (BigInt(data[1]!) << 32n) | BigInt(data[0]!));
+      if (old === want) return true;
+      expected[0] = Number(old & 0xffffffffn);
+      expected[1] = Number(old >> 32n);
+      return false;
+    }
+    const arr = size === 4 ? new Uint32Array(buf, at, 1) : size === 2 ? new Uint16Array(buf, at, 1) : new Uint8Array(buf, at, 1);
+    const want = expected[0]!;
+    const old = Atomics.compareExchange(arr, 0, want, data[0]!);
+    if (old === want) return true;
+    expected[0] = old;
+    return false;
+  }
+
   readIo(port: number, size: number): number {
     return this.o.io.readIo(port, size);
   }
+
   writeIo(port: number, size: number, value: number): void {
     this.o.io.writeIo(port, size, value);
   }
+
   readMsr(index: number): bigint | X86Fault {
     return this.o.readMsr ? this.o.readMsr(index) : GP0;
   }
+
   writeMsr(index: number, value: bigint): X86Fault | null {
     return this.o.writeMsr ? this.o.writeMsr(index, value) : GP0;
   }
+
   cpuid(leaf: number, subleaf: number, out: Uint32Array): void {
     if (this.o.cpuid) this.o.cpuid(leaf, subleaf, out);
-    else out.fill(0);
+    else out[0] = out[1] = out[2] = out[3] = 0;
   }
 }

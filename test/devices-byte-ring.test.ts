@@ -80,3 +80,37 @@ test('across a real Worker: 1 MiB through two 4 KiB rings, no byte lost or reord
   assert.equal(got, data.length);
   assert.ok(Buffer.from(received).equals(Buffer.from(data)), 'echoed bytes equal the input');
 });
+
+test('across a real Worker: 20,000 one-byte round trips, every sleep ended by a wake-up (none lost)', async () => {
+  // Ping-pong keeps both sides going to sleep thousands of times, each time just as the
+  // other side is finishing a write: the window in which a wake-up can be lost (see the
+  // note in byte-ring.ts). A lost wake-up shows as a wait that ends by its timeout.
+  const rounds = 20_000;
+  const timeoutMs = 5000;
+  const ping = ByteRing.create(2);
+  const pong = ByteRing.create(2);
+  const entry = new URL('./helpers/byte-ring-pingpong-worker.ts', import.meta.url).href;
+  const worker = new Worker(
+    `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true, workerData: { ping: ping.buffer, pong: pong.buffer, rounds, timeoutMs } },
+  );
+  const done = new Promise<{ timedOut: number; sleeps: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  let mainTimedOut = 0;
+  let mainSleeps = 0;
+  for (let i = 0; i < rounds; i++) {
+    ping.writeByte(i & 0xff);
+    while (pong.available() === 0) {
+      mainSleeps++;
+      if (!(await pong.waitForDataAsync(timeoutMs))) mainTimedOut++;
+    }
+    assert.equal(pong.readByte(), i & 0xff);
+  }
+  const w = await done;
+  await worker.terminate();
+  assert.equal(mainTimedOut, 0, `main thread: ${mainTimedOut} of ${mainSleeps} waits ended by timeout (lost wake-up)`);
+  assert.equal(w.timedOut, 0, `worker: ${w.timedOut} of ${w.sleeps} waits ended by timeout (lost wake-up)`);
+  assert.ok(mainSleeps + w.sleeps > rounds / 2, `both sides slept often (${mainSleeps} + ${w.sleeps}), so the race window was exercised`);
+});

@@ -6,19 +6,31 @@
  * Layout (Int32 header, then data):
  *   [0] head   total bytes ever written (mod 2^32), written only by the producer
  *   [1] tail   total bytes ever read (mod 2^32), written only by the consumer
- *   [2] consumerWaiting  1 while the consumer sleeps on `head`
- *   [3] producerWaiting  1 while the producer sleeps on `tail`
+ *   [2] consumerWaiting  1 while the consumer sleeps (it sleeps on this word)
+ *   [3] producerWaiting  1 while the producer sleeps (it sleeps on this word)
  *   [4] closed           1 once the producer will write no more
  *   data at byte 64, `capacity` bytes (a power of two)
  *
  * Ordering: the data bytes are stored before the Atomics.store of head (and read
  * before the store of tail); Atomics are sequentially consistent in the JS
  * memory model, so the other side sees the bytes once it sees the new index.
- * Wake-ups cost nothing when nobody sleeps: a side sets its "waiting" flag, then
- * re-checks the index, then sleeps; the other side stores the index, then, if
- * the flag is set, clears it and notifies (once: a producer writing 64 KiB
- * byte by byte to a sleeping consumer notifies on the first byte only). With SC
- * atomics one of the two always sees the other's store, so no wake-up is lost.
+ *
+ * Wake-ups cost nothing when nobody sleeps. A waiter sleeps on its own
+ * "waiting" word, never on head or tail: it stores 1 there, re-checks the
+ * index, then waits for the word to leave 1. The other side stores the index,
+ * then, if the word is 1, exchanges it to 0 and notifies it (once: a producer
+ * writing 64 KiB byte by byte to a sleeping consumer notifies on the first byte
+ * only). With SC atomics either the waiter's re-check sees the new index, or
+ * the other side sees the 1; and whoever clears the word notifies it, so a
+ * waiter can never sleep on a word that nobody will touch again.
+ *
+ * (An earlier version slept on head/tail with the value it read before raising
+ * its flag, and lost wake-ups two ways: close() changes no index, so its notify
+ * could land before the consumer slept; and a producer still inside an older
+ * write could take down the new flag before the consumer slept, after which
+ * the next write saw no flag and notified nobody. The second hung the console
+ * test about once in 20 runs. test/models/byte-ring.pml models both versions;
+ * SPIN finds both hangs in the old one and none in this one.)
  *
  * Back-pressure is the point: a full ring makes `write` return short, and the
  * producer waits for space (the console pauses stdin; the UART keeps THRE low)
@@ -110,7 +122,7 @@ export class ByteRing implements ByteSink, ByteSource {
     const next = (head + 1) | 0;
     this.producerHead = next;
     Atomics.store(ctl, HEAD, next);
-    if (Atomics.load(ctl, CONSUMER_WAITING) !== 0 && Atomics.exchange(ctl, CONSUMER_WAITING, 0) !== 0) Atomics.notify(ctl, HEAD);
+    if (Atomics.load(ctl, CONSUMER_WAITING) !== 0 && Atomics.exchange(ctl, CONSUMER_WAITING, 0) !== 0) Atomics.notify(ctl, CONSUMER_WAITING);
     return true;
   }
 
@@ -128,14 +140,14 @@ export class ByteRing implements ByteSink, ByteSource {
     if (n > first) this.data.set(src.subarray(start + first, start + n), 0);
     this.producerHead = (head + n) | 0;
     Atomics.store(ctl, HEAD, this.producerHead);
-    if (Atomics.load(ctl, CONSUMER_WAITING) !== 0 && Atomics.exchange(ctl, CONSUMER_WAITING, 0) !== 0) Atomics.notify(ctl, HEAD);
+    if (Atomics.load(ctl, CONSUMER_WAITING) !== 0 && Atomics.exchange(ctl, CONSUMER_WAITING, 0) !== 0) Atomics.notify(ctl, CONSUMER_WAITING);
     return n;
   }
 
   /** The producer will write no more; wakes a sleeping consumer. */
   close(): void {
     Atomics.store(this.ctl, CLOSED, 1);
-    Atomics.notify(this.ctl, HEAD);
+    this.wakeConsumer();
   }
 
   // --- consumer side -------------------------------------------------------
@@ -146,7 +158,7 @@ export class ByteRing implements ByteSink, ByteSource {
     if (Atomics.load(ctl, HEAD) === tail) return -1;
     const b = this.data[tail & this.mask]!;
     Atomics.store(ctl, TAIL, (tail + 1) | 0);
-    if (Atomics.load(ctl, PRODUCER_WAITING) !== 0 && Atomics.exchange(ctl, PRODUCER_WAITING, 0) !== 0) Atomics.notify(ctl, TAIL);
+    if (Atomics.load(ctl, PRODUCER_WAITING) !== 0 && Atomics.exchange(ctl, PRODUCER_WAITING, 0) !== 0) Atomics.notify(ctl, PRODUCER_WAITING);
     return b;
   }
 
@@ -161,7 +173,7 @@ export class ByteRing implements ByteSink, ByteSource {
     dst.set(this.data.subarray(at, at + first), 0);
     if (n > first) dst.set(this.data.subarray(0, n - first), first);
     Atomics.store(ctl, TAIL, (tail + n) | 0);
-    if (Atomics.load(ctl, PRODUCER_WAITING) !== 0 && Atomics.exchange(ctl, PRODUCER_WAITING, 0) !== 0) Atomics.notify(ctl, TAIL);
+    if (Atomics.load(ctl, PRODUCER_WAITING) !== 0 && Atomics.exchange(ctl, PRODUCER_WAITING, 0) !== 0) Atomics.notify(ctl, PRODUCER_WAITING);
     return n;
   }
 
@@ -173,12 +185,12 @@ export class ByteRing implements ByteSink, ByteSource {
    * Returns true when data is available.
    */
   waitForData(timeoutMs = Infinity): boolean {
-    return this.waitSync(HEAD, CONSUMER_WAITING, () => this.available() > 0 || this.closed, timeoutMs);
+    return this.waitSync(CONSUMER_WAITING, () => this.available() > 0 || this.closed, timeoutMs);
   }
 
   /** Blocks until there is room for at least one byte (Workers only). */
   waitForSpace(timeoutMs = Infinity): boolean {
-    return this.waitSync(TAIL, PRODUCER_WAITING, () => this.free() > 0, timeoutMs);
+    return this.waitSync(PRODUCER_WAITING, () => this.free() > 0, timeoutMs);
   }
 
   /**
@@ -187,46 +199,46 @@ export class ByteRing implements ByteSink, ByteSource {
    * is available (or the ring is closed); callers loop. Any thread, non-blocking.
    */
   waitForDataAsync(timeoutMs = Infinity): Promise<boolean> {
-    return this.waitAsync(HEAD, CONSUMER_WAITING, () => this.available() > 0 || this.closed, timeoutMs);
+    return this.waitAsync(CONSUMER_WAITING, () => this.available() > 0 || this.closed, timeoutMs);
   }
 
   /** Like waitForDataAsync, for room to write at least one byte (`wakeProducer()` interrupts it). */
   waitForSpaceAsync(timeoutMs = Infinity): Promise<boolean> {
-    return this.waitAsync(TAIL, PRODUCER_WAITING, () => this.free() > 0, timeoutMs);
+    return this.waitAsync(PRODUCER_WAITING, () => this.free() > 0, timeoutMs);
   }
 
   /** Wakes a consumer sleeping in a wait without adding data (e.g. to let it see a stop request). */
   wakeConsumer(): void {
-    Atomics.notify(this.ctl, HEAD);
+    Atomics.store(this.ctl, CONSUMER_WAITING, 0);
+    Atomics.notify(this.ctl, CONSUMER_WAITING);
   }
 
   /** Wakes a producer sleeping in a wait without freeing space. */
   wakeProducer(): void {
-    Atomics.notify(this.ctl, TAIL);
+    Atomics.store(this.ctl, PRODUCER_WAITING, 0);
+    Atomics.notify(this.ctl, PRODUCER_WAITING);
   }
 
-  private waitSync(index: number, flag: number, ready: () => boolean, timeoutMs: number): boolean {
+  private waitSync(flag: number, ready: () => boolean, timeoutMs: number): boolean {
     const ctl = this.ctl;
     const deadline = Date.now() + timeoutMs;
     while (!ready()) {
-      const seen = Atomics.load(ctl, index);
       Atomics.store(ctl, flag, 1);
       if (ready()) break;
       const left = deadline - Date.now();
       if (left <= 0) break;
-      Atomics.wait(ctl, index, seen, left);
+      Atomics.wait(ctl, flag, 1, left);
     }
     Atomics.store(ctl, flag, 0);
     return ready();
   }
 
-  private async waitAsync(index: number, flag: number, ready: () => boolean, timeoutMs: number): Promise<boolean> {
+  private async waitAsync(flag: number, ready: () => boolean, timeoutMs: number): Promise<boolean> {
     const ctl = this.ctl;
     if (ready()) return true;
-    const seen = Atomics.load(ctl, index);
     Atomics.store(ctl, flag, 1);
     if (!ready()) {
-      const r = atomicsWaitAsync(ctl, index, seen, timeoutMs === Infinity ? undefined : timeoutMs);
+      const r = atomicsWaitAsync(ctl, flag, 1, timeoutMs === Infinity ? undefined : timeoutMs);
       if (r.async) {
         // A pending waitAsync does not keep Node's event loop alive; a timer does, so the
         // process does not exit (or a test end) while the other side is about to notify.

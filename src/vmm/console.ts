@@ -146,7 +146,12 @@ export class Console {
     while (!this.stopping) {
       const n = this.fromGuest.read(buf);
       if (n === 0) {
-        if (this.fromGuest.closed) return;
+        // closed is stored after the producer's last byte: seen closed, one more look finds any
+        // byte written between our read and this check.
+        if (this.fromGuest.closed) {
+          if (this.fromGuest.available() === 0) return;
+          continue;
+        }
         await this.fromGuest.waitForDataAsync();
         continue;
       }

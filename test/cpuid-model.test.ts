@@ -206,3 +206,28 @@ test('the soft profile advertises the x86-64 baseline and nothing beyond it', ()
     assert.deepEqual(m.lookup(7, 0), [0, 0, 0, 0]);
   }
 });
+
+test('Hyper-V MSRs: every MSR a 6.1 CONFIG_HYPERV guest writes unconditionally is answered, read-write', () => {
+  // arch/x86/hyperv/hv_init.c (6.1): hyperv_init() writes GUEST_OS_ID and HYPERCALL and reads
+  // HYPERCALL back; hv_cpu_init() writes VP_ASSIST_PAGE on every CPU; none checks a feature bit.
+  const m = buildCpuidModel({ profile: softCpuProfile('amd'), vcpuCount: 2, tscHz: TSC, apicTimerHz: APIC });
+  const byMsr = new Map(m.msrs.map((x) => [x.msr, x]));
+  for (const [msr, name] of [[0x40000000, 'GUEST_OS_ID'], [0x40000001, 'HYPERCALL'], [0x40000073, 'VP_ASSIST_PAGE']] as const) {
+    assert.equal(byMsr.get(msr)?.access, 'read-write', `HV_X64_MSR_${name} (0x${msr.toString(16)})`);
+  }
+});
+
+test('Hyper-V without the frequency MSRs: Linux takes CPUID 0x15 and still marks the TSC unstable without HV_ACCESS_TSC_INVARIANT', () => {
+  for (const tscInvariant of [false, true]) {
+    const intel = buildCpuidModel({ profile: softCpuProfile('intel'), vcpuCount: 1, tscHz: TSC, apicTimerHz: APIC, hyperV: { tscInvariant } });
+    // A hypervisor that offers Hyper-V but not HV_ACCESS_FREQUENCY_MSRS (EAX bit 11 of 0x40000003).
+    const lookup = (leaf: number, sub: number) => {
+      const r = intel.lookup(leaf, sub);
+      return leaf === 0x40000003 ? ([r[0] & ~HV_ACCESS_FREQUENCY_MSRS, r[1], r[2], r[3]] as typeof r) : r;
+    };
+    const outcome = linuxTscOutcome(lookup, () => undefined);
+    assert.equal(outcome.path, 'cpuid-0x15');
+    // ms_hyperv_init_platform(): mark_tsc_unstable("running on Hyper-V") without HV_ACCESS_TSC_INVARIANT.
+    assert.equal(outcome.tscMarkedUnstable, !tscInvariant);
+  }
+});

@@ -62,6 +62,7 @@ export const HV_X64_MSR_TIME_REF_COUNT = 0x40000020;
 export const HV_X64_MSR_REFERENCE_TSC = 0x40000021;
 export const HV_X64_MSR_TSC_FREQUENCY = 0x40000022;
 export const HV_X64_MSR_APIC_FREQUENCY = 0x40000023;
+export const HV_X64_MSR_VP_ASSIST_PAGE = 0x40000073;
 export const HV_X64_MSR_TSC_INVARIANT_CONTROL = 0x40000118;
 
 /** Which synthetic features the backend really implements (each flag is a promise to the guest). */
@@ -136,10 +137,19 @@ export function buildHyperVInterface(
     ),
   );
 
+  // Besides the MSRs the feature bits name, a Linux guest with CONFIG_HYPERV writes these on
+  // every Hyper-V it detects (arch/x86/hyperv/hv_init.c, 6.1): GUEST_OS_ID and HYPERCALL in
+  // hyperv_init(), and VP_ASSIST_PAGE in hv_cpu_init() on each CPU, with no feature check. A
+  // #GP on any of them is an "unchecked MSR access error" with a stack trace per CPU.
+  // HYPERCALL only has to read back what was written (hv_is_hyperv_initialized() reads the
+  // enable bit): with EBX of 0x40000003 = 0 (no partition-ID or extended-hypercall
+  // privileges) and no hints that need one, 6.1 makes no hypercall, so no hypercall page is
+  // filled in. The VP assist page is only written: nothing advertised makes Linux use it.
   const msrs: SyntheticMsr[] = [
     { msr: HV_X64_MSR_GUEST_OS_ID, name: 'HV_X64_MSR_GUEST_OS_ID', value: 0n, access: 'read-write' },
-    { msr: HV_X64_MSR_HYPERCALL, name: 'HV_X64_MSR_HYPERCALL', value: 0n, access: 'read-write' },
+    { msr: HV_X64_MSR_HYPERCALL, name: 'HV_X64_MSR_HYPERCALL (reads back as written; no hypercall page is filled in)', value: 0n, access: 'read-write' },
     { msr: HV_X64_MSR_VP_INDEX, name: 'HV_X64_MSR_VP_INDEX (value for vCPU 0; vCPU i reads i)', value: 0n, access: 'read' },
+    { msr: HV_X64_MSR_VP_ASSIST_PAGE, name: 'HV_X64_MSR_VP_ASSIST_PAGE (reads back as written; never used)', value: 0n, access: 'read-write' },
     { msr: HV_X64_MSR_TSC_FREQUENCY, name: 'HV_X64_MSR_TSC_FREQUENCY', value: freq.tscHz, access: 'read' },
     { msr: HV_X64_MSR_APIC_FREQUENCY, name: 'HV_X64_MSR_APIC_FREQUENCY', value: freq.apicTimerHz, access: 'read' },
   ];

@@ -112,7 +112,9 @@ export function linuxTscOutcome(cpuid: (leaf: number, subleaf: number) => CpuidR
         knownFreq: r.knownFreq,
         lapicTimerPeriod: r.lapicTimerPeriod,
         lapicTimerHz: r.lapicTimerPeriod === undefined ? undefined : r.lapicTimerPeriod * hz,
-        tscMarkedUnstable: false,
+        // ms_hyperv_init_platform() marks the TSC unstable without HV_ACCESS_TSC_INVARIANT
+        // whether or not the frequency MSRs were there (arch/x86/kernel/cpu/mshyperv.c).
+        tscMarkedUnstable: hyperv && !(cpuid(0x40000003, 0)[0] & HV_ACCESS_TSC_INVARIANT),
         explanation: `native_calibrate_tsc(): crystal_khz = ECX/1000 = ${r.crystalKhz}, tsc_khz = crystal_khz × EBX / EAX = ${r.tscKhz}` + (hypervNote ? ` (${hypervNote})` : ''),
       };
     }

@@ -144,3 +144,65 @@ test('port 0x61 bit 4 toggles with the refresh clock (15.085 µs)', () => {
   clock.advanceNs(15_085);
   assert.notEqual(inb(0x61) & 0x10, a);
 });
+
+// Place virtual time at the middle of tick `t` (ticks since the PIT was created at time 0).
+const atTick = (clock: ManualClock, t: number) => clock.advanceNs((t + 0.5) * (1e9 / PIT_HZ) - clock.monotonicNs());
+
+test('mode 0: the first byte of a two-byte count holds the count; the second byte loads the new count', () => {
+  const { clock, outb, inb } = setup();
+  const latch2 = () => (outb(0x43, 0x80), inb(0x42) | (inb(0x42) << 8));
+  outb(0x61, 0x01); // gate high
+  outb(0x43, 0xb0); // counter 2, LSB/MSB, mode 0
+  outb(0x42, 100);
+  outb(0x42, 0);
+  atTick(clock, 50);
+  assert.equal(latch2(), 51, 'loading clock + 49 decrements');
+  outb(0x42, 0x20); // first byte: "writing the first byte disables counting"
+  atTick(clock, 60);
+  assert.equal(latch2(), 51, 'held while counting is disabled');
+  assert.equal(inb(0x42) | (inb(0x42) << 8), 51, 'unlatched read shows the held count too');
+  outb(0x42, 0x00); // second byte: count 0x0020 loads on the next CLK
+  atTick(clock, 65);
+  assert.equal(latch2(), 32 - 4);
+});
+
+test('modes 2 and 3: GATE low holds the count; the rising edge reloads N', () => {
+  for (const [mode, at10] of [[2, 100 - 10], [3, 100 - 2 * 10]] as const) {
+    const { clock, outb, inb } = setup();
+    const latch2 = () => (outb(0x43, 0x80), inb(0x42) | (inb(0x42) << 8));
+    outb(0x61, 0x01);
+    outb(0x43, 0xb0 | (mode << 1));
+    outb(0x42, 100);
+    outb(0x42, 0);
+    atTick(clock, 5);
+    const fiveAfterLoad = latch2();
+    atTick(clock, 10);
+    assert.equal(latch2(), at10, `mode ${mode} at tick 10`);
+    outb(0x61, 0x00); // GATE low: counting disabled
+    atTick(clock, 40);
+    assert.equal(latch2(), at10, `mode ${mode}: held while GATE is low`);
+    assert.equal(inb(0x61) & 0x20, 0x20, `mode ${mode}: OUT high while GATE is low`);
+    outb(0x61, 0x01); // rising edge: reload N and count again
+    atTick(clock, 45);
+    assert.equal(latch2(), fiveAfterLoad, `mode ${mode}: counts from N again after the rising edge`);
+  }
+});
+
+test('nextIrqNs: a poll at the returned time sees the edge (tick round trip, incl. tick 4,176,137)', () => {
+  const edges = [4_176_137];
+  for (let t = 200; t < 5_000_000; t += 9_973) edges.push(t);
+  for (let t = 4_176_000; t < 4_176_300; t++) edges.push(t);
+  for (const t of edges) {
+    const { clock, outb, pit, irq } = setup();
+    atTick(clock, t - 101);
+    outb(0x43, 0x30); // counter 0, mode 0: OUT rises N + 1 ticks after the write
+    outb(0x40, 100);
+    outb(0x40, 0);
+    const next = pit.nextIrqNs();
+    assert.ok(next >= t * (1e9 / PIT_HZ) - 1 && next <= (t + 1) * (1e9 / PIT_HZ), `tick ${t}: ${next}`);
+    clock.advanceNs(next - clock.monotonicNs());
+    assert.equal(clock.monotonicNs(), next);
+    pit.poll();
+    assert.equal(irq.rises, 1, `edge at tick ${t} seen by a poll at ${next} ns`);
+  }
+});

@@ -165,3 +165,70 @@ test('against the host clock: the RTC read through the ports matches Date.now() 
   assert.ok(Math.abs(now - read) < 2000, `rtc ${new Date(read).toISOString()} vs host ${new Date(now).toISOString()}`);
   assert.equal(rd(6), new Date(read).getUTCDay() + 1);
 });
+
+test('register B: IRQF and IRQ 8 follow the enables at once (IRQF = PF·PIE + AF·AIE + UF·UIE)', () => {
+  const irq = new RecordingIrq();
+  const clock = new ManualClock(Date.UTC(2025, 0, 1, 10, 0, 0));
+  const rtc = new CmosRtc({ clock, irq });
+  const rd = (i: number) => (rtc.write(0, 1, i), rtc.read(1, 1));
+  const wr = (i: number, v: number) => (rtc.write(0, 1, i), rtc.write(1, 1, v));
+  wr(0x0b, 0x02 | 0x40); // PIE
+  clock.advanceMs(2); // two 1024 Hz periods: PF set
+  rtc.poll();
+  assert.equal(irq.level, true);
+  wr(0x0b, 0x02); // PIE cleared: PF alone no longer makes IRQF
+  assert.equal(irq.level, false, 'IRQ 8 drops when no enabled flag remains');
+  wr(0x0b, 0x02 | 0x40); // PIE again, PF still pending
+  assert.equal(irq.level, true, 'enabling a pending flag raises IRQ 8');
+  assert.equal(irq.rises, 2);
+  wr(0x0b, 0x02);
+  assert.equal(rd(0x0c), 0x40, 'PF without IRQF');
+});
+
+test('register B: after clearing PIE with PF pending, a UIE interrupt gives a new IRQ 8 edge at the next second', () => {
+  const irq = new RecordingIrq();
+  const clock = new ManualClock(Date.UTC(2025, 0, 1, 10, 0, 0));
+  const rtc = new CmosRtc({ clock, irq });
+  const wr = (i: number, v: number) => (rtc.write(0, 1, i), rtc.write(1, 1, v));
+  wr(0x0b, 0x02 | 0x40);
+  clock.advanceMs(2);
+  rtc.poll();
+  assert.equal(irq.rises, 1);
+  wr(0x0b, 0x02 | 0x10); // PIE off, UIE on: PF is pending but masked, UF not yet set
+  assert.equal(irq.level, false);
+  assert.equal(rtc.nextIrqNs(), clock.monotonicNs() + 998e6, 'next update at 10:00:01');
+  clock.advanceMs(998);
+  rtc.poll();
+  assert.equal(irq.level, true);
+  assert.equal(irq.rises, 2, 'UF raises IRQ 8 again (an edge-triggered pin sees it)');
+});
+
+test('years 0-99: century 0x00 is kept when the written time is applied (not read as 19xx)', () => {
+  const { rd, wr } = setup(new ManualClock(Date.UTC(2025, 0, 1)));
+  // Written while SET = 1, applied when SET is cleared.
+  wr(0x0b, 0x82);
+  wr(0x32, 0x00);
+  wr(0x09, 0x24);
+  wr(0x0b, 0x02);
+  assert.deepEqual([0x32, 9, 8, 7].map(rd), [0x00, 0x24, 0x01, 0x01]);
+  // Written while the clock runs: applied at once.
+  const t = setup(new ManualClock(Date.UTC(2025, 0, 1)));
+  t.wr(0x32, 0x00);
+  assert.deepEqual([0x32, 9, 8, 7].map(t.rd), [0x00, 0x25, 0x01, 0x01]);
+  t.wr(0x09, 0x99);
+  assert.deepEqual([0x32, 9].map(t.rd), [0x00, 0x99]);
+});
+
+test('a flag that came due before a register A, alarm or time write raises IRQ 8 with that write, not at the next poll', () => {
+  for (const [index, value] of [[0x0a, 0x26], [0x01, 0x00], [0x00, 0x30]] as const) {
+    const irq = new RecordingIrq();
+    const clock = new ManualClock(Date.UTC(2025, 0, 1, 10, 0, 0));
+    const rtc = new CmosRtc({ clock, irq });
+    const wr = (i: number, v: number) => (rtc.write(0, 1, i), rtc.write(1, 1, v));
+    wr(0x0b, 0x02 | 0x40); // PIE, 1024 Hz (register A's reset rate)
+    clock.advanceMs(2); // PF came due; nobody polled
+    assert.equal(irq.level, false);
+    wr(index, value);
+    assert.equal(irq.level, true, `IRQ 8 after writing register 0x${index.toString(16)}`);
+  }
+});

@@ -18,7 +18,11 @@
  * - Register C: update-ended (UF, each second), alarm (AF, the time matches
  *   the alarm registers, 0xC0-0xFF = "don't care") and periodic (PF, at the
  *   rate RS selects) flags, with IRQF (bit 7) when an enabled one is set
- *   (register B bits 6:4). Reading C clears it and drops IRQ 8. Flags are
+ *   (register B bits 6:4). IRQF is combinational (datasheet, register C:
+ *   "IRQF = PF·PIE + AF·AIE + UF·UIE", and the IRQ pin is asserted while it is 1),
+ *   so a register B write recomputes it: clearing an enable drops IRQF and IRQ 8
+ *   when no enabled flag remains, setting one whose flag is pending raises them.
+ *   Reading C clears it and drops IRQ 8. Flags are
  *   computed lazily from the clock when C is read or `poll()` runs; the VMM
  *   arms a timer for `nextIrqNs()` and calls `poll()` so IRQ 8 fires on time.
  *   Register D reads 0x80 (valid RAM and time).
@@ -134,19 +138,24 @@ export class CmosRtc implements BusDevice {
     }
     const i = this.index;
     value &= 0xff;
+    // Each write first brings the flags up to now; the line then follows IRQF at once (a flag
+    // that came due before this write raises IRQ 8 now rather than at the next poll()).
     if (i === 1 || i === 3 || i === 5) {
       this.updateFlags();
       this.ram[i] = value;
+      this.updateIrq();
     } else if (i <= RTC_YEAR || i === CMOS_CENTURY) {
       this.updateFlags();
       this.writeTimeField(i, value);
+      this.updateIrq();
     } else if (i === RTC_REG_A) {
       this.updateFlags();
       this.ram[RTC_REG_A] = value & 0x7f; // UIP is read-only
+      this.updateIrq();
     } else if (i === RTC_REG_B) {
       this.updateFlags();
       this.writeRegB(value);
-      this.raiseIfPending();
+      this.updateIrq();
     } else if (i === RTC_REG_C || i === RTC_REG_D) {
       // read-only
     } else {
@@ -157,7 +166,7 @@ export class CmosRtc implements BusDevice {
   /** Brings the interrupt flags up to now and raises IRQ 8 if an enabled one is set. */
   poll(): void {
     this.updateFlags();
-    this.raiseIfPending();
+    this.updateIrq();
   }
 
   /** Monotonic time (ns, the Clock's scale) of the next enabled RTC interrupt, or -1 if none is enabled. */
@@ -218,13 +227,16 @@ export class CmosRtc implements BusDevice {
     return (dontCare(sec) || sec === enc(RTC_SECONDS)) && (dontCare(min) || min === enc(RTC_MINUTES)) && (dontCare(hour) || hour === enc(RTC_HOURS));
   }
 
-  private raiseIfPending(): void {
+  /**
+   * IRQF and IRQ 8 from the flags and enables as they are now (MC146818A,
+   * register C: "IRQF = PF·PIE + AF·AIE + UF·UIE"; the IRQ pin is driven low,
+   * i.e. asserted, whenever IRQF is 1). Combinational, so it both raises and drops.
+   */
+  private updateIrq(): void {
     const c = this.ram[RTC_REG_C]!;
-    const enabled = this.ram[RTC_REG_B]! & (REG_B_PIE | REG_B_AIE | REG_B_UIE);
-    if (c & enabled & (REG_C_PF | REG_C_AF | REG_C_UF)) {
-      this.ram[RTC_REG_C] = c | REG_C_IRQF;
-      this.setIrq(true);
-    }
+    const pending = (c & this.ram[RTC_REG_B]! & (REG_C_PF | REG_C_AF | REG_C_UF)) !== 0;
+    this.ram[RTC_REG_C] = pending ? c | REG_C_IRQF : c & ~REG_C_IRQF;
+    this.setIrq(pending);
   }
 
   private setIrq(level: boolean): void {
@@ -278,7 +290,7 @@ export class CmosRtc implements BusDevice {
     else if (!isSet && wasSet && this.frozen !== undefined) {
       const f = this.frozen;
       this.frozen = undefined;
-      this.offsetMs = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.min, f.sec) - Math.floor(this.clock.wallMs() / 1000) * 1000;
+      this.offsetMs = utcMs(f) - Math.floor(this.clock.wallMs() / 1000) * 1000;
       this.flagsUpToMs = this.clock.wallMs() + this.offsetMs; // a new time is not a burst of updates
     }
   }
@@ -323,7 +335,7 @@ export class CmosRtc implements BusDevice {
     }
     const wall = this.clock.wallMs();
     const subSecond = wall + this.offsetMs - Math.floor((wall + this.offsetMs) / 1000) * 1000;
-    this.offsetMs = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.min, f.sec) + subSecond - wall;
+    this.offsetMs = utcMs(f) + subSecond - wall;
     this.flagsUpToMs = wall + this.offsetMs;
   }
 
@@ -366,6 +378,16 @@ function fieldsOf(ms: number): TimeFields {
     month: d.getUTCMonth() + 1,
     year: d.getUTCFullYear(),
   };
+}
+
+/**
+ * Epoch ms of the fields, for any full year: Date.UTC maps years 0-99 to
+ * 1900-1999, which would turn century 0x00 into 19 (setUTCFullYear does not).
+ * Out-of-range days roll over exactly as Date.UTC's would.
+ */
+function utcMs(f: TimeFields): number {
+  const d = new Date(Date.UTC(2000, 0, 1, f.hour, f.min, f.sec));
+  return d.setUTCFullYear(f.year, f.month - 1, f.day);
 }
 
 function toBcd(v: number): number {

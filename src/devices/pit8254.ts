@@ -15,6 +15,10 @@
  *   with OUT, null count, RW, mode, BCD).
  * - Mode 0 and 4 start one CLK after the count is written ("the initial count
  *   is loaded on the next CLK pulse"), so OUT rises N+1 clocks after the write.
+ *   In mode 0 the first byte of a two-byte count disables counting, so reads
+ *   show the count held from that moment until the second byte loads the new one.
+ * - GATE low disables counting in modes 0, 2, 3 and 4: the count holds. Modes 2
+ *   and 3 reload N on the next rising edge of GATE, not on the falling edge.
  * - IRQ 0: the VMM asks `nextIrqNs()` for when counter 0's OUT next rises and
  *   calls `poll()` at or after that time; poll pulses IRQ 0 once for the edges
  *   that passed (several missed periods are coalesced, counted in
@@ -57,6 +61,8 @@ class Counter {
   nullCount = true;
   /** Counting is armed (a count was written). */
   armed = false;
+  /** Mode 0: count held (as read) after the first byte of a two-byte count, or -1. */
+  private held = -1;
   gate: boolean;
   /** Tick at which the current counting run began, and ticks accumulated before a gate pause. */
   private startTick = 0;
@@ -88,6 +94,7 @@ class Counter {
     this.armed = false;
     this.running = false;
     this.carried = 0;
+    this.held = -1;
     this.nullCount = true;
   }
 
@@ -105,8 +112,10 @@ class Counter {
     else if (!this.writeHigh) {
       this.writeLow = value;
       this.writeHigh = true;
-      // Mode 0: writing the first byte stops the count (datasheet, mode 0).
+      // Mode 0: "Writing the first byte disables counting" (datasheet, mode 0):
+      // the counting element keeps its value until the second byte loads the new count.
       if (this.mode === 0) {
+        if (this.held < 0) this.held = this.count(now);
         this.armed = false;
         this.running = false;
       }
@@ -120,6 +129,7 @@ class Counter {
     const reloadOnly = this.armed && (this.mode === 2 || this.mode === 3);
     this.initial = this.bcd ? bcdToBinary(value) : value;
     this.nullCount = false;
+    this.held = -1;
     // Modes 2/3: a new count written while counting takes effect at the next reload;
     // here it changes the period at once (Linux always writes a control word first).
     if (reloadOnly) return;
@@ -162,16 +172,23 @@ class Counter {
         break;
       case 2:
       case 3:
-        // Gate low stops counting (OUT high); the rising edge reloads and restarts.
-        this.carried = 0;
-        this.startTick = now;
-        this.running = high;
+        // "GATE = 0 disables counting" and forces OUT high: the count holds. The
+        // reload to N happens on the rising edge (datasheet, modes 2 and 3).
+        if (high) {
+          this.carried = 0;
+          this.startTick = now;
+          this.running = true;
+        } else {
+          this.carried = this.elapsed(now);
+          this.running = false;
+        }
         break;
     }
   }
 
   /** Current count value as the chip would show it. */
   count(now: number): number {
+    if (this.held >= 0) return this.held;
     if (!this.armed || ((this.mode === 1 || this.mode === 5) && !this.triggered)) return this.toOutput(this.initial);
     const n = this.period;
     const e = this.elapsed(now);
@@ -334,7 +351,11 @@ export class Pit8254 implements BusDevice {
 
   /** PIT ticks since this PIT was created (fractional ticks truncated). */
   private tick(): number {
-    return Math.floor((this.clock.monotonicNs() - this.originNs) / NS_PER_TICK);
+    return this.tickAt(this.clock.monotonicNs());
+  }
+
+  private tickAt(ns: number): number {
+    return Math.floor((ns - this.originNs) / NS_PER_TICK);
   }
 
   read(offset: number, _size: AccessSize): number {
@@ -403,7 +424,13 @@ export class Pit8254 implements BusDevice {
   /** Monotonic time (ns, the Clock's scale) of counter 0's next rising edge, or -1 when none is due. */
   nextIrqNs(): number {
     const t = this.counters[0]!.nextRisingEdge(this.tick());
-    return t < 0 ? -1 : this.originNs + Math.ceil(t * NS_PER_TICK);
+    if (t < 0) return -1;
+    // ceil(t · NS_PER_TICK) can round to a time that tick() maps back to t - 1
+    // (e.g. t = 4,176,137), and a poll then would see no edge: step forward until
+    // the round trip reaches t (at most a nanosecond or two).
+    let ns = this.originNs + Math.ceil(t * NS_PER_TICK);
+    for (let i = 0; i < 8 && this.tickAt(ns) < t; i++) ns += 1;
+    return ns;
   }
 }
 

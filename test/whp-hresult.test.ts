@@ -15,6 +15,10 @@ test('HRESULTs decode to symbolic names (WHV_E_*, E_*, Win32 facility, STATUS_HV
   assert.equal(hresultName(0x80070032), 'HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED)');
   assert.equal(hresultName(0x80071234), 'HRESULT_FROM_WIN32(4660)');
   assert.equal(hresultName(0xc0350005 | 0), 'STATUS_HV_INVALID_PARAMETER');
+  // 0xC0350000 | HV_STATUS (TLFS; Linux include/asm-generic/hyperv-tlfs.h): 0xE and 0x11 are
+  // easy to swap, and an invalid vCPU index is exactly what a VMM bug produces.
+  assert.equal(hresultName(0xc035000e | 0), 'STATUS_HV_INVALID_VP_INDEX');
+  assert.equal(hresultName(0xc0350011 | 0), 'STATUS_HV_INVALID_PORT_ID');
   assert.equal(describeHresult(0x8badf00d | 0), '0x8BADF00D');
   assert.equal(describeHresult(0x80370302 | 0), 'WHV_E_UNKNOWN_PROPERTY (0x80370302)');
   assert.equal(failed(0), false);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assemble, assemblerUnavailable } from './helpers/native-cpu.ts';
 import { emulateInstruction, emulatePortIo, ExitCpu, type MmioBus, type PortIoBus } from '../src/x86/emulate.ts';
-import { X86Registers, RAX, RBX, RCX, RDX, RSI, RDI, type X86Fault } from '../src/x86/cpu.ts';
+import { X86Registers, RAX, RBX, RCX, RDX, RSI, RDI, SS, type X86Fault } from '../src/x86/cpu.ts';
 import { GuestRam } from '../src/memory/guest-memory.ts';
 
 const MMIO = 0xd000_0000;
@@ -101,15 +101,16 @@ const cases: Case[] = [
   { asm: 'cmp dword ptr [rbx], 0x10', reads: [0x10n], log: ['R4 0xd0000000 = 0x10'], flags: { mask: 0x8c5, value: 0x44 } },
   { asm: 'test word ptr [rbx], 0x8000', reads: [0x8000n], log: ['R2 0xd0000000 = 0x8000'], flags: { mask: 0x8c1, value: 0x80 } },
   { asm: 'xor eax, dword ptr [rbx]', regs: { [RAX]: 0xffn }, reads: [0xffn], log: ['R4 0xd0000000 = 0xff'], after: { [RAX]: 0n }, flags: { mask: 0x40, value: 0x40 } },
-  { asm: 'lock inc dword ptr [rbx]', reads: [0x7fffffffn, 0x7fffffffn], log: ['R4 0xd0000000 = 0x7fffffff', 'R4 0xd0000000 = 0x7fffffff', 'W4 0xd0000000 = 0x80000000'], flags: { mask: 0x880, value: 0x880 } },
+  { asm: 'lock inc dword ptr [rbx]', reads: [0x7fffffffn], log: ['R4 0xd0000000 = 0x7fffffff', 'W4 0xd0000000 = 0x80000000'], flags: { mask: 0x880, value: 0x880 } },
   { asm: 'neg byte ptr [rbx]', reads: [1n], log: ['R1 0xd0000000 = 0x1', 'W1 0xd0000000 = 0xff'] },
   { asm: 'not word ptr [rbx]', reads: [0x00ffn], log: ['R2 0xd0000000 = 0xff', 'W2 0xd0000000 = 0xff00'] },
-  // xchg, cmpxchg, xadd (locked forms use compare-and-write: a second read on MMIO)
-  { asm: 'xchg dword ptr [rbx], eax', regs: { [RAX]: 0x1234n }, reads: [0x5678n, 0x5678n], log: ['R4 0xd0000000 = 0x5678', 'R4 0xd0000000 = 0x5678', 'W4 0xd0000000 = 0x1234'], after: { [RAX]: 0x5678n } },
-  { asm: 'lock cmpxchg dword ptr [rbx], ecx', regs: { [RAX]: 5n, [RCX]: 9n }, reads: [5n, 5n], log: ['R4 0xd0000000 = 0x5', 'R4 0xd0000000 = 0x5', 'W4 0xd0000000 = 0x9'], flags: { mask: 0x40, value: 0x40 }, after: { [RAX]: 5n } },
+  // xchg, cmpxchg, xadd: a locked RMW on a device is one read and one write (no second read
+  // for a compare: it could change a read-sensitive register)
+  { asm: 'xchg dword ptr [rbx], eax', regs: { [RAX]: 0x1234n }, reads: [0x5678n], log: ['R4 0xd0000000 = 0x5678', 'W4 0xd0000000 = 0x1234'], after: { [RAX]: 0x5678n } },
+  { asm: 'lock cmpxchg dword ptr [rbx], ecx', regs: { [RAX]: 5n, [RCX]: 9n }, reads: [5n], log: ['R4 0xd0000000 = 0x5', 'W4 0xd0000000 = 0x9'], flags: { mask: 0x40, value: 0x40 }, after: { [RAX]: 5n } },
   { asm: 'cmpxchg dword ptr [rbx], ecx', regs: { [RAX]: 5n, [RCX]: 9n }, reads: [6n], log: ['R4 0xd0000000 = 0x6', 'W4 0xd0000000 = 0x6'], flags: { mask: 0x40, value: 0 }, after: { [RAX]: 6n } },
-  { asm: 'lock xadd qword ptr [rbx], rax', regs: { [RAX]: 3n }, reads: [10n, 10n], log: ['R8 0xd0000000 = 0xa', 'R8 0xd0000000 = 0xa', 'W8 0xd0000000 = 0xd'], after: { [RAX]: 10n } },
-  { asm: 'cmpxchg8b qword ptr [rbx]', regs: { [RAX]: 1n, [RDX]: 2n, [RBX]: MMIO_N(), [RCX]: 4n }, reads: [0x0000000200000001n, 0x0000000200000001n], log: ['R8 0xd0000000 = 0x200000001', 'R8 0xd0000000 = 0x200000001', 'W8 0xd0000000 = 0x4d0000000'], flags: { mask: 0x40, value: 0x40 } },
+  { asm: 'lock xadd qword ptr [rbx], rax', regs: { [RAX]: 3n }, reads: [10n], log: ['R8 0xd0000000 = 0xa', 'W8 0xd0000000 = 0xd'], after: { [RAX]: 10n } },
+  { asm: 'cmpxchg8b qword ptr [rbx]', regs: { [RAX]: 1n, [RDX]: 2n, [RBX]: MMIO_N(), [RCX]: 4n }, reads: [0x0000000200000001n], log: ['R8 0xd0000000 = 0x200000001', 'W8 0xd0000000 = 0x4d0000000'], flags: { mask: 0x40, value: 0x40 } },
   // bit tests
   { asm: 'bt dword ptr [rbx], 3', reads: [8n], log: ['R4 0xd0000000 = 0x8'], flags: { mask: 1, value: 1 } },
   { asm: 'bts dword ptr [rbx], 4', reads: [0n], log: ['R4 0xd0000000 = 0x0', 'W4 0xd0000000 = 0x10'], flags: { mask: 1, value: 0 } },
@@ -294,4 +295,37 @@ test("the exit's own GVA→GPA pair seeds the translation cache (no page walk fo
   assert.equal(out.kind, 'done');
   assert.deepEqual(translations, []);
   assert.deepEqual(dev.log, ['W4 0xd0000040 = 0x99']);
+});
+
+test('string I/O on an exit at CPL 3 with IOPL 0 runs: the hardware already passed the IOPL/bitmap checks', () => {
+  // A Linux process given ports with ioperm() runs at IOPL 0; the TSS bitmap lets it through,
+  // and the exit only happens after that check (SDM Vol. 3C §26.1.1). A #GP here would be ours.
+  if (assemblerUnavailable()) return;
+  const { dev, regs, cpu, ram } = setup();
+  const [code] = assemble(['rep outsb']);
+  ram.write(CODE, code!);
+  for (let b = 0; b < 3; b++) ram.writeU8(RAM_BUF + b, 0x41 + b);
+  regs.segAttr[SS] = 0xc093 | (3 << 5); // SS.DPL = CPL = 3
+  regs.setRflags(0); // IOPL 0
+  regs.setGpr(RSI, BigInt(RAM_BUF));
+  regs.setGpr(RCX, 3n);
+  regs.setGpr(RDX, 0x3f8n);
+  assert.equal(regs.cpl, 3);
+  assert.equal(emulateInstruction(cpu, code!).kind, 'done');
+  assert.deepEqual(dev.log, ['OUT1 0x3f8 = 0x41', 'OUT1 0x3f8 = 0x42', 'OUT1 0x3f8 = 0x43']);
+});
+
+test('INS whose destination page is not present faults before reading the port (the device keeps its byte)', () => {
+  if (assemblerUnavailable()) return;
+  const { dev, regs, cpu, ram } = setup();
+  const [code] = assemble(['rep insb']);
+  ram.write(CODE, code!);
+  dev.readValues.push(0x5an);
+  regs.setGpr(RDI, 0x7000_0000n); // not mapped
+  regs.setGpr(RCX, 1n);
+  regs.setGpr(RDX, 0x3f8n);
+  const out = emulateInstruction(cpu, code!);
+  assert.deepEqual(out, { kind: 'exception', fault: { vector: 14, errorCode: 2, cr2: 0x7000_0000 } });
+  assert.deepEqual(dev.log, [], 'no IN was made');
+  assert.equal(dev.readValues.length, 1, 'the byte is still there for the retry');
 });

@@ -6,7 +6,9 @@
  * the generic E_* codes from winerror.h; 0x8007xxxx is HRESULT_FROM_WIN32 of a
  * Win32 error code (winerror.h FACILITY_WIN32 = 7); 0xC035xxxx are NTSTATUS
  * STATUS_HV_* codes that WHP passes through (e.g. QEMU's "injection failed …
- * (c0350005)").
+ * (c0350005)"): 0xC0350000 | HV_STATUS, with the HV_STATUS values of the Hyper-V
+ * TLFS (also in Linux's include/asm-generic/hyperv-tlfs.h: INVALID_VP_INDEX 0xE,
+ * INVALID_PORT_ID 0x11).
  */
 
 const NAMES: ReadonlyMap<number, string> = new Map([
@@ -40,8 +42,13 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [0xc0350006, 'STATUS_HV_ACCESS_DENIED'],
   [0xc0350007, 'STATUS_HV_INVALID_PARTITION_STATE'],
   [0xc0350008, 'STATUS_HV_OPERATION_DENIED'],
+  [0xc0350009, 'STATUS_HV_UNKNOWN_PROPERTY'],
+  [0xc035000a, 'STATUS_HV_PROPERTY_VALUE_OUT_OF_RANGE'],
   [0xc035000b, 'STATUS_HV_INSUFFICIENT_MEMORY'],
-  [0xc0350011, 'STATUS_HV_INVALID_VP_INDEX'],
+  [0xc035000d, 'STATUS_HV_INVALID_PARTITION_ID'],
+  [0xc035000e, 'STATUS_HV_INVALID_VP_INDEX'],
+  [0xc0350010, 'STATUS_HV_NOT_FOUND'],
+  [0xc0350011, 'STATUS_HV_INVALID_PORT_ID'],
 ]);
 
 /** Win32 error codes (winerror.h) seen behind HRESULT_FROM_WIN32 from WHP and the loader. */

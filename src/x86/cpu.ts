@@ -210,4 +210,18 @@ export interface X86Cpu {
   writeMsr(index: number, value: bigint): X86Fault | null;
   /** CPUID: fills out[0..3] with EAX, EBX, ECX, EDX. */
   cpuid(leaf: number, subleaf: number, out: Uint32Array): void;
+  /**
+   * True when the port access being completed has already passed the IOPL and TSS I/O-bitmap
+   * checks: a hypervisor's I/O exit, since those checks (and their #GP) come before the VM
+   * exit (SDM Vol. 3C §26.1.1). The executor then skips its own CPL > IOPL check, which
+   * cannot see the bitmap (a Linux process given ports with ioperm() runs at IOPL 0).
+   * Absent or false: the executor checks IOPL itself (the bitmap is the caller's job).
+   */
+  readonly ioPermissionChecked?: boolean;
+  /**
+   * Checks that a write of `size` bytes at `gva` would not fault, without writing. INS asks
+   * first so that a faulting INS has read no port (a UART byte is not lost to a #PF). Absent:
+   * INS checks only the segment before reading the port.
+   */
+  probeWrite?(gva: number, size: number): X86Fault | null;
 }

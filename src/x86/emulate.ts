@@ -375,6 +375,20 @@ export class ExitCpu implements X86Cpu {
     this.cache?.seed(gva, gpa, access);
   }
 
+  /**
+   * Every access this CPU completes caused a VM exit, and the hardware makes the IOPL and TSS
+   * I/O-bitmap checks for IN/OUT/INS/OUTS before it exits (SDM Vol. 3C §26.1.1): an I/O exit,
+   * or an MMIO exit taken by a string I/O instruction's memory operand, means the port access
+   * was permitted.
+   */
+  readonly ioPermissionChecked = true;
+
+  /** Translates both ends of a write without writing (INS asks before it reads the port). */
+  probeWrite(gva: number, size: number): X86Fault | null {
+    const t = this.translator;
+    return t.translate(gva, ACCESS_WRITE, this.regs) ?? ((gva & 0xfff) + size > 4096 ? t.translate(gva + size - 1, ACCESS_WRITE, this.regs) : null);
+  }
+
   readMemory(gva: number, size: number, out: Uint32Array, access: MemoryAccess): X86Fault | null {
     if ((gva & 0xfff) + size > 4096) return this.split(gva, size, out, access, false);
     const t = this.translator;
@@ -453,18 +467,26 @@ export class ExitCpu implements X86Cpu {
 
   /**
    * Locked read-modify-write. On RAM a naturally aligned 1/2/4/8-byte operand is a real atomic
-   * compare-exchange on the guest's memory (other vCPUs may run concurrently). Elsewhere
-   * (MMIO, or a split RAM operand) it is compare-then-write: a device register has no other
-   * writer while this vCPU is in its exit (OpenVMM ignores the compare there), and the SDM
-   * gives no atomicity for split locks beyond the bus lock we do not have.
+   * compare-exchange on the guest's memory (other vCPUs may run concurrently); an unaligned or
+   * page-split RAM operand is compare-then-write (the SDM gives no atomicity for split locks
+   * beyond the bus lock we do not have). A device register is written without a compare: the
+   * executor has already made the RMW's one read, nothing else writes the register while this
+   * vCPU is in its exit, and a second read could change a read-sensitive register (a counter,
+   * a read-to-clear status) so that the compare never matched and the guest retried forever.
+   * One read and one write is what a locked RMW puts on the bus (SDM Vol. 3A §9.1.2).
    */
   compareAndWriteMemory(gva: number, size: number, expected: Uint32Array, data: Uint32Array): X86Fault | boolean {
-    if ((gva & 0xfff) + size <= 4096 && size <= 8) {
+    if ((gva & 0xfff) + size <= 4096) {
       const t = this.translator;
       const f = t.translate(gva, ACCESS_WRITE, this.regs);
       if (f !== null) return f;
       const gpa = t.gpa;
-      if (gpa % size === 0 && this.ram.contains(gpa, size)) {
+      if (!this.ram.contains(gpa, size)) {
+        this.gpa = gpa;
+        this.writePhysical(size, data);
+        return true;
+      }
+      if (size <= 8 && gpa % size === 0) {
         const r = this.atomicRam(gpa, size, expected, data);
         if (r !== null) return r;
       }

@@ -14,7 +14,8 @@
  */
 import type { Instruction } from '../decode/instruction.ts';
 import { Prefix } from '../decode/instruction.ts';
-import { ES, FAULT_GP0, FLAG_DF, FLAG_IOPL, RAX, RCX, RDI, RDX, RSI, type X86Cpu } from '../cpu.ts';
+import { ES, FAULT_GP0, FLAG_DF, RAX, RCX, RDI, RDX, RSI, type X86Cpu } from '../cpu.ts';
+import { ioPermitted } from './io.ts';
 import { ALU_CMP, computeBinary } from './alu.ts';
 import { getZF } from './flags.ts';
 import { A, getReg, linearize, OK_DX, readLinear, setReg, V, writeLinear } from './operands.ts';
@@ -57,9 +58,7 @@ export function execString(cpu: X86Cpu, insn: Instruction, kind: number): ExecRe
   // For CMPS/SCAS the *last* F2/F3 decides REPE vs REPNE; the decoder reports both bits only
   // if both were present, so prefer REPNE only when REP is absent.
   const repne = (insn.prefixes & Prefix.REPNE) !== 0 && (insn.prefixes & Prefix.REP) === 0;
-  if (kind === STR_INS || kind === STR_OUTS) {
-    if (r.cpl > (r.flagsBase & FLAG_IOPL) >> 12 && (r.cr0 & 1) !== 0) return FAULT_GP0;
-  }
+  if ((kind === STR_INS || kind === STR_OUTS) && !ioPermitted(cpu)) return FAULT_GP0;
   if (rep && countZero(g, as)) {
     r.rip += insn.length;
     return null;
@@ -114,10 +113,15 @@ export function execString(cpu: X86Cpu, insn: Instruction, kind: number): ExecRe
         break;
       }
       case STR_INS: {
-        // The destination is checked before the port is read, so a faulting INS has no side effect.
+        // The destination is checked (segment, then paging where the CPU can probe) before the
+        // port is read, so a faulting INS has no side effect: the device keeps its byte.
         f = linearize(r, mode, ES, indexOffset(g, RDI, as), size);
         if (f !== null) return f;
         const linear = A.linear;
+        if (cpu.probeWrite !== undefined) {
+          f = cpu.probeWrite(linear, size);
+          if (f !== null) return f;
+        }
         const v = cpu.readIo(g[2 * RDX]! & 0xffff, size);
         f = writeLinear(cpu, linear, size, v, 0);
         if (f !== null) return f;

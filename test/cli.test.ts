@@ -75,3 +75,61 @@ test('an unusable --log-file is a one-line usage error, not a hang', () => {
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /^krun-whp: error: cannot open the log file '\/proc\/krun-no-such-dir\/run\.log' \(ENOENT\) \(hint: pass --log-file a writable file/);
 });
+
+test('global options with no command, or help for an unknown command, are usage errors (exit 2, help on stderr)', () => {
+  for (const args of [['--json'], ['--no-color'], ['--log-level', 'info'], ['help', 'bogus']]) {
+    const r = runCli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', `${args.join(' ')}: stdout stays empty for scripts`);
+    assert.match(r.stderr, /Usage: krun-whp/);
+  }
+});
+
+test("commander's 'Did you mean' suggestion stays on the one error line", () => {
+  const r = runCli(['inspekt']);
+  assert.equal(r.status, 2);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^krun-whp: error: unknown command 'inspekt' \(Did you mean inspect\?\)/);
+});
+
+test('a --log-file FIFO with no reader is a one-line usage error, not a hang', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'krun-fifo-'));
+  try {
+    const fifo = join(dir, 'log');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const r = runCli(['--log-file', fifo, '--log-level', 'info', 'probe'], { timeoutMs: 20_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /cannot open the log file .*\(ENXIO\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a log that cannot be written (/dev/full) warns once; the real error line and exit code survive', () => {
+  const r = runCli(['--log-file', '/dev/full', '--log-level', 'info', 'inspect', '--kernel', 'guest/bzImage', '--mem', '16']);
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0]!, /^krun-whp: warning: cannot write to the log file '\/dev\/full' \(ENOSPC\); logging stopped$/);
+  assert.match(lines[1]!, /^krun-whp: error: guest memory of 16 MiB is too small/);
+});
+
+test('stdout that cannot be written (ENOSPC) is a one-line error with exit 1, not a stack trace', async () => {
+  const { openSync, closeSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const full = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'krun-whp'), 'inspect', '--kernel', 'guest/bzImage'], {
+      cwd: ROOT, stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' },
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, 'krun-whp: error: cannot write to stdout (ENOSPC)\n');
+  } finally {
+    closeSync(full);
+  }
+});

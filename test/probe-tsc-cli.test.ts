@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { runCli } from './helpers/cli.ts';
 import { thunkUnsupportedReason } from '../src/host/native-thunk.ts';
 
@@ -94,4 +95,20 @@ test('human output names the chosen method and the Linux path per vendor', (t) =
   assert.match(r.stdout, /leaf 0x15: exact/);
   assert.match(r.stdout, /0x40000022\s+2391234000\s+HV_X64_MSR_TSC_FREQUENCY/);
   assert.doesNotMatch(r.stderr, /warning/, 'no truncation warning below 2^32 Hz');
+});
+
+test('on a terminal: the spinner leaves the terminal as it found it, and a pty of width 0 gets no spinner (no endless redraw)', (t) => {
+  if (skipReason) return t.skip(skipReason);
+  if (spawnSync('script', ['--version']).status !== 0) return t.skip('script(1) not installed (apt-get install bsdutils)');
+  const bin = new URL('../bin/krun-whp', import.meta.url).pathname;
+  // Width 0 is what script(1), docker exec -t and CI runners give a pty nobody sized; ora's line
+  // arithmetic divided by it and redrew forever. stty -g before and after shows raw mode undone.
+  for (const cols of [0, 80]) {
+    const inner = `stty cols ${cols} rows 24; before=$(stty -g); ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} probe-tsc --duration-ms 200 >/dev/null; rc=$?; after=$(stty -g); [ "$before" = "$after" ] && echo TERMINAL-SAME; echo RC=$rc`;
+    const r = spawnSync('script', ['-qfec', inner, '/dev/null'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    assert.notEqual(r.signal, 'SIGTERM', `cols ${cols}: did not finish in 60 s`);
+    assert.match(r.stdout, /RC=0/, `cols ${cols}: ${r.stdout.slice(-300)}`);
+    assert.match(r.stdout, /TERMINAL-SAME/, `cols ${cols}: terminal settings changed`);
+    assert.ok(r.stdout.length < 64 * 1024, `cols ${cols}: ${r.stdout.length} bytes of terminal output`);
+  }
 });

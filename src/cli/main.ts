@@ -17,10 +17,17 @@ declare const KRUN_VERSION: string | undefined;
 
 const PROG = 'krun-whp';
 
+/**
+ * Colour on a terminal only, unless asked otherwise: --no-color, NO_COLOR (no-color.org) and
+ * FORCE_COLOR=0/false turn it off, TERM=dumb too; any other FORCE_COLOR turns it on even into
+ * a pipe (the explicit opt-in chalk's users know; scripts that parse output should not set it).
+ */
 function colorAllowed(flag: boolean | undefined): boolean {
   if (flag === false) return false;
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
+  if (process.env.TERM === 'dumb') return false;
   return Boolean(process.stdout.isTTY);
 }
 
@@ -43,7 +50,8 @@ function buildProgram(version: string): Command {
     .exitOverride()
     .configureOutput({
       // commander's own errors ("unknown option", "missing argument") become our one-line format.
-      outputError: (str, write) => write(`${PROG}: error: ${str.replace(/^error:\s*/i, '').trim()} (see '${PROG} --help')\n`),
+      // Its "(Did you mean …?)" comes on a second line: joined, so the error stays one line.
+      outputError: (str, write) => write(`${PROG}: error: ${str.replace(/^error:\s*/i, '').trim().replace(/\s*\n\s*/g, ' ')} (see '${PROG} --help')\n`),
     });
 
   const getContext = async (): Promise<CliContext> => {
@@ -126,7 +134,9 @@ export async function main(argv: string[]): Promise<number> {
   // `krun-whp … | head`: when the reader goes away, stop quietly (no EPIPE stack trace).
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    // A full disk (ENOSPC) or a bad descriptor: one line and exit 1, as for any runtime failure.
+    process.stderr.write(`${PROG}: error: cannot write to stdout (${err.code ?? err.message})\n`);
+    process.exit(1);
   });
   const version = typeof KRUN_VERSION === 'string' ? KRUN_VERSION : '0.0.0-dev';
   const program = buildProgram(version);
@@ -140,8 +150,11 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // help and version are "errors" to exitOverride; they already printed.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // help and version are "errors" to exitOverride; they already printed. commander.help with
+      // a non-zero exitCode is help shown *instead* of a command (`krun-whp --json`, `help bogus`):
+      // a usage error, like no arguments at all.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2;
       return 2;
     }
     return reportError(err);

@@ -190,8 +190,12 @@ function mhz(hz: number): string {
 }
 
 async function maybeSpinner(ctx: CliContext, durationMs: number): Promise<{ start(): void; stop(): void } | undefined> {
-  if (ctx.options.json || !process.stderr.isTTY) return undefined;
+  // A terminal that reports no width (columns 0: a pty nobody sized, as script(1) or a CI
+  // runner give) makes ora's line arithmetic divide by zero and redraw forever: no spinner.
+  if (ctx.options.json || !process.stderr.isTTY || !(process.stderr.columns > 0)) return undefined;
   const { default: ora } = await import('ora');
-  const s = ora({ text: `calibrating the TSC against the monotonic clock (${durationMs} ms)`, stream: process.stderr });
+  // discardStdin false: ora would otherwise put stdin in raw mode for the spinner's life,
+  // swallowing Ctrl-C and leaving the terminal raw if a signal ends the process.
+  const s = ora({ text: `calibrating the TSC against the monotonic clock (${durationMs} ms)`, stream: process.stderr, discardStdin: false });
   return { start: () => void s.start(), stop: () => void s.stop() };
 }

@@ -113,7 +113,7 @@ export function parseElfKernel(bytes: Uint8Array, name = 'kernel'): ElfKernel {
   return {
     format: 'elf',
     protocol: null,
-    version: findLinuxBanner(bytes),
+    version: findLinuxBanner(r),
     entry64: true,
     relocatable: false,
     alignment: firstAlign,
@@ -146,9 +146,12 @@ const BANNER = 'Linux version ';
  * The kernel's linux_banner ("Linux version 6.1.0 (user@host) (gcc …) #1 SMP …"), without
  * the prefix. A vmlinux can hold more than one copy (init/version.c and
  * init/version-timestamp.c); prefer one with a build number ("#1"), else the first.
+ * Decoded with ImageReader.cString, as the bzImage version string is: the file is
+ * untrusted and `inspect` prints this, so control bytes (ESC sequences, BEL, CR) must
+ * become '?' rather than reach the terminal.
  */
-function findLinuxBanner(bytes: Uint8Array): string | null {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function findLinuxBanner(r: ImageReader): string | null {
+  const buf = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
   let first: string | null = null;
   let at = buf.indexOf(BANNER);
   for (let hits = 0; at >= 0 && hits < 8; hits++) {
@@ -157,7 +160,7 @@ function findLinuxBanner(bytes: Uint8Array): string | null {
     if (c !== undefined && c >= 0x30 && c <= 0x39) {
       let end = at + BANNER.length;
       while (end < buf.length && end - at < 512 && buf[end] !== 0 && buf[end] !== 0x0a) end++;
-      const text = buf.toString('latin1', at + BANNER.length, end);
+      const text = r.cString(at + BANNER.length, end, 'kernel version string');
       if (/#\d/.test(text)) return text;
       first ??= text;
     }

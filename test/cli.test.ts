@@ -133,3 +133,9 @@ test('stdout that cannot be written (ENOSPC) is a one-line error with exit 1, no
     closeSync(full);
   }
 });
+
+test("a subcommand's option error points at that subcommand's help", () => {
+  const r = runCli(['probe-tsc', '--tsc-khzz', '1']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, "krun-whp: error: unknown option '--tsc-khzz' (Did you mean --tsc-khz?) (see 'krun-whp probe-tsc --help')\n");
+});

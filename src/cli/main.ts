@@ -48,11 +48,7 @@ function buildProgram(version: string): Command {
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({
-      // commander's own errors ("unknown option", "missing argument") become our one-line format.
-      // Its "(Did you mean …?)" comes on a second line: joined, so the error stays one line.
-      outputError: (str, write) => write(`${PROG}: error: ${str.replace(/^error:\s*/i, '').trim().replace(/\s*\n\s*/g, ' ')} (see '${PROG} --help')\n`),
-    });
+    .configureOutput({ outputError: commanderErrorLine(PROG) });
 
   const getContext = async (): Promise<CliContext> => {
     if (activeContext) return activeContext;
@@ -82,7 +78,17 @@ function buildProgram(version: string): Command {
   };
 
   for (const register of commands) register(program, getContext);
+  // An error in a subcommand's options points at that subcommand's help.
+  for (const sub of program.commands) sub.configureOutput({ outputError: commanderErrorLine(`${PROG} ${sub.name()}`) });
   return program;
+}
+
+/**
+ * commander's own errors ("unknown option", "missing argument") in our one-line format. Its
+ * "(Did you mean …?)" comes on a second line: joined, so the error stays one line.
+ */
+function commanderErrorLine(helpFor: string): (str: string, write: (s: string) => void) => void {
+  return (str, write) => write(`${PROG}: error: ${str.replace(/^error:\s*/i, '').trim().replace(/\s*\n\s*/g, ' ')} (see '${helpFor} --help')\n`);
 }
 
 /** JSON cannot carry bigint; emit them as decimal strings when above 2^53, numbers otherwise. */

@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../src/errors.ts';
@@ -165,4 +165,13 @@ test('inspect of that ELF prints no control bytes', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /6\.6\.6-evil \?\[2J/);
   assert.ok(!hasControl(r.stdout.replaceAll('\n', '')), JSON.stringify(r.stdout));
+});
+
+test('a file larger than the guest memory is refused from its size, before it is read', () => {
+  const p = join(dir, 'sparse-initrd.img');
+  // Sparse: 64 MiB on paper, nothing on disk. A read would take time and memory for nothing.
+  writeFileSync(p, '');
+  truncateSync(p, 64 * 2 ** 20);
+  inputError(() => readBootFile(p, 'initrd', 32 * 2 ** 20), /^initrd '.*sparse-initrd\.img' is 64\.0 MiB, larger than the guest's 32\.0 MiB of memory$/);
+  assert.equal(readBootFile(p, 'initrd', 128 * 2 ** 20).length, 64 * 2 ** 20, 'it still loads when it fits');
 });

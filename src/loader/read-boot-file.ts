@@ -34,7 +34,12 @@ const FIFO_WRITER_GRACE_MS = 250;
 const POLL_MIN_MS = 0.1;
 const POLL_MAX_MS = 10;
 
-export function readBootFile(path: string, role: 'kernel' | 'initrd'): Uint8Array {
+/**
+ * `guestMemoryBytes`: a regular file larger than the guest's memory can never be placed, so it
+ * is refused from its size before a byte is read (a sparse 2 GiB initrd took seconds to read
+ * only to fail the placement check).
+ */
+export function readBootFile(path: string, role: 'kernel' | 'initrd', guestMemoryBytes?: number): Uint8Array {
   const option = role === 'kernel' ? '--kernel' : '--initrd';
   try {
     const st = statSync(path);
@@ -52,6 +57,12 @@ export function readBootFile(path: string, role: 'kernel' | 'initrd'): Uint8Arra
     if (st.size > MAX_BOOT_FILE) {
       throw new InputError(`${role} '${path}' is ${st.size} bytes, larger than any guest could load below 2 GiB`, {
         hint: `check the path given to ${option}`,
+      });
+    }
+    if (guestMemoryBytes !== undefined && st.size > guestMemoryBytes) {
+      const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      throw new InputError(`${role} '${path}' is ${mib(st.size)}, larger than the guest's ${mib(guestMemoryBytes)} of memory`, {
+        hint: `give the guest more memory with --mem, or pass ${option} a smaller file`,
       });
     }
     const buf = readFileSync(path);

@@ -38,8 +38,8 @@ export const register: RegisterCommand = (program: Command, getContext) => {
       ]);
       // The range the loader accepts (src/memory/layout.ts), so the message states the real limits.
       const memMiB = parseInteger('--mem', opts.mem, MIN_GUEST_MEMORY / MIB, MAX_GUEST_MEMORY / MIB);
-      const kernelBytes = readBootFile(opts.kernel, 'kernel');
-      const initrd = opts.initrd === undefined ? null : readBootFile(opts.initrd, 'initrd');
+      const kernelBytes = readBootFile(opts.kernel, 'kernel', memMiB * MIB);
+      const initrd = opts.initrd === undefined ? null : readBootFile(opts.initrd, 'initrd', memMiB * MIB);
       const plan = planBoot(kernelBytes, {
         memoryBytes: memMiB * MIB,
         initrd,

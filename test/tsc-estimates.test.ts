@@ -45,12 +45,18 @@ test('kernel log parsing prefers the refined value, then the TSC line, then the 
   assert.equal(parseKernelLogTsc('6,1,1,-;clocksource: tsc: mask: 0xffffffffffffffff\n').khz, undefined);
 });
 
-test('/proc/cpuinfo cpu MHz counts only with tsc_known_freq or constant_tsc without aperfmperf', () => {
+test('/proc/cpuinfo cpu MHz counts only where it is cpu_khz (no aperfmperf, no cpufreq) and the TSC is constant or known', () => {
   assert.equal(parseCpuinfoTsc('processor\t: 0\ncpu MHz\t\t: 2445.406\nflags\t\t: fpu tsc constant_tsc tsc_known_freq\n').khz, 2_445_406);
   assert.equal(parseCpuinfoTsc('cpu MHz\t\t: 3000.000\nflags\t\t: fpu tsc constant_tsc\n').khz, 3_000_000);
   const current = parseCpuinfoTsc('cpu MHz\t\t: 1197.553\nflags\t\t: fpu tsc constant_tsc aperfmperf\n');
   assert.equal(current.khz, undefined);
-  assert.match(current.detail, /current core clock/);
+  assert.match(current.detail, /APERF\/MPERF-sampled core clock/);
+  // show_cpuinfo() prints the sampled clock with APERF/MPERF even when tsc_known_freq is set.
+  assert.equal(parseCpuinfoTsc('cpu MHz\t\t: 3612.345\nflags\t\t: fpu tsc constant_tsc aperfmperf tsc_known_freq\n').khz, undefined);
+  const cpufreq = parseCpuinfoTsc('cpu MHz\t\t: 2200.000\nflags\t\t: fpu tsc constant_tsc tsc_known_freq\n', true);
+  assert.equal(cpufreq.khz, undefined);
+  assert.match(cpufreq.detail, /cpufreq/);
+  assert.equal(parseCpuinfoTsc('cpu MHz\t\t: 2200.000\nflags\t\t: fpu tsc\n').khz, undefined, 'neither constant_tsc nor tsc_known_freq');
 });
 
 /** An Intel host with CPUID 0x15 (24 MHz crystal × 188/2 = 2.256 GHz) and 0x16. */

@@ -8,10 +8,10 @@
  *    separate TSC line is printed) and `tsc: Refined TSC clocksource calibration:
  *    %lu.%03lu MHz` (the later, more precise value);
  *  - /proc/cpuinfo `cpu MHz`, which is cpu_khz only where no cpufreq/APERF value
- *    replaces it; accepted with `tsc_known_freq`, or `constant_tsc` without
- *    `aperfmperf`, and labelled as the weaker source it is.
+ *    replaces it; accepted only then (no `aperfmperf`, no cpufreq driver), with
+ *    `tsc_known_freq` or `constant_tsc`, and labelled as the weaker source it is.
  */
-import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 
 export interface KernelTscReading {
   readonly method: 'kernel-sysfs' | 'kernel-log' | 'kernel-cpuinfo';
@@ -40,16 +40,25 @@ export function parseKernelLogTsc(text: string): { khz?: number; line?: string }
   return refined ?? detectedTsc ?? detectedCpu ?? {};
 }
 
-/** Parses /proc/cpuinfo's first processor for `cpu MHz` and whether it can stand for the TSC rate. */
-export function parseCpuinfoTsc(text: string): { khz?: number; detail: string } {
+/**
+ * Parses /proc/cpuinfo's first processor for `cpu MHz` and whether it can stand for the TSC rate.
+ * show_cpuinfo() (arch/x86/kernel/cpu/proc.c) prints the APERF/MPERF-sampled core clock where
+ * the CPU has APERF/MPERF, else cpufreq's current frequency, and cpu_khz only when neither
+ * exists: so the line is cpu_khz only without `aperfmperf` and without a cpufreq driver,
+ * whatever `tsc_known_freq` says (that flag only records how tsc_khz was found). Then it needs
+ * `tsc_known_freq` or `constant_tsc` to be the TSC's rate at all.
+ */
+export function parseCpuinfoTsc(text: string, cpufreqDriver = false): { khz?: number; detail: string } {
   const first = text.split(/\n\s*\n/)[0] ?? '';
   const mhz = /^cpu MHz\s*:\s*(\d+)(?:\.(\d+))?/m.exec(first);
   const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(first)?.[1] ?? '').split(/\s+/));
   if (!mhz) return { detail: 'no cpu MHz line in /proc/cpuinfo' };
   const khz = Number(mhz[1]) * 1000 + Math.round(Number(`0.${mhz[2] ?? '0'}`) * 1000);
-  if (flags.has('tsc_known_freq')) return { khz, detail: '/proc/cpuinfo cpu MHz (tsc_known_freq: the kernel was given the TSC frequency)' };
-  if (flags.has('constant_tsc') && !flags.has('aperfmperf')) return { khz, detail: '/proc/cpuinfo cpu MHz (constant_tsc, no aperfmperf: cpu_khz, calibrated by the kernel)' };
-  return { detail: '/proc/cpuinfo cpu MHz is the current core clock here (no tsc_known_freq), not the TSC rate' };
+  if (flags.has('aperfmperf')) return { detail: '/proc/cpuinfo cpu MHz is the APERF/MPERF-sampled core clock here (aperfmperf), not the TSC rate' };
+  if (cpufreqDriver) return { detail: "/proc/cpuinfo cpu MHz is cpufreq's current frequency here (a cpufreq driver is loaded), not the TSC rate" };
+  if (flags.has('tsc_known_freq')) return { khz, detail: '/proc/cpuinfo cpu MHz (cpu_khz: no APERF/MPERF, no cpufreq; tsc_known_freq: the kernel was given the TSC frequency)' };
+  if (flags.has('constant_tsc')) return { khz, detail: '/proc/cpuinfo cpu MHz (cpu_khz: no APERF/MPERF, no cpufreq; constant_tsc, calibrated by the kernel)' };
+  return { detail: '/proc/cpuinfo cpu MHz: no constant_tsc or tsc_known_freq, so not the TSC rate' };
 }
 
 /** Reads every record currently in the kernel log ring buffer without blocking. */
@@ -103,7 +112,7 @@ export function readKernelTsc(fsRoot = ''): KernelTscReading[] {
     out.push({ method: 'kernel-log', detail: `unavailable: /dev/kmsg (${errText(err)})` });
   }
   try {
-    const parsed = parseCpuinfoTsc(readFileSync(`${fsRoot}/proc/cpuinfo`, 'utf8'));
+    const parsed = parseCpuinfoTsc(readFileSync(`${fsRoot}/proc/cpuinfo`, 'utf8'), existsSync(`${fsRoot}/sys/devices/system/cpu/cpu0/cpufreq`));
     out.push({ method: 'kernel-cpuinfo', khz: parsed.khz, detail: parsed.khz ? parsed.detail : `unavailable: ${parsed.detail}` });
   } catch (err) {
     out.push({ method: 'kernel-cpuinfo', detail: `unavailable: /proc/cpuinfo (${errText(err)})` });

@@ -104,8 +104,6 @@ test('fuzz: every legacy device survives random register traffic', (t) => {
       ioapic.eoi(int(256));
     }
   }
-  // Every byte taken from the host entered the RX FIFO (it is only taken when there is room).
-  assert.equal(uart.stats.rxFromHost, inputBytes.length - source.bytes.length, 'no host byte vanished');
   t.diagnostic(
     `uart tx=${uart.stats.txBytes} rx=${uart.stats.rxBytes} txDropped=${uart.stats.txDropped} loopOverruns=${uart.stats.rxOverruns}; ` +
       `ioapic delivered=${delivered}; pit irqs=${pit.stats.irqs}; i8042 resets=${resets} dropped=${kbc.droppedBytes}; ` +

@@ -13,7 +13,7 @@ import { CmosRtc } from '../src/devices/cmos-rtc.ts';
 import { IoApic } from '../src/devices/ioapic.ts';
 import { ManualClock } from '../src/devices/clock.ts';
 import { PortIoBus } from '../src/devices/bus.ts';
-import { ArraySink, ArraySource, RecordingInjector, RecordingIrq } from './helpers/device-test-kit.ts';
+import { ArraySink, ArraySource, pollUntil, RecordingInjector, RecordingIrq } from './helpers/device-test-kit.ts';
 
 // include/uapi/linux/serial_reg.h
 const UART_RX = 0, UART_TX = 0, UART_IER = 1, UART_IIR = 2, UART_FCR = 2, UART_EFR = 2, UART_LCR = 3, UART_MCR = 4, UART_LSR = 5, UART_MSR = 6, UART_SCR = 7;
@@ -154,10 +154,10 @@ test('8250 console write (serial8250_console_write): IER saved, polled output, I
   const ier = inb(UART_IER);
   out(UART_IER, 0);
   for (const ch of Buffer.from('ok\r\n')) {
-    while (!(inb(UART_LSR) & UART_LSR_THRE));
+    pollUntil(() => (inb(UART_LSR) & UART_LSR_THRE) !== 0, 'LSR.THRE');
     out(UART_TX, ch);
   }
-  while ((inb(UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT)) !== (UART_LSR_THRE | UART_LSR_TEMT));
+  pollUntil(() => (inb(UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT)) === (UART_LSR_THRE | UART_LSR_TEMT), 'LSR.THRE and LSR.TEMT');
   const rises = irq.rises;
   out(UART_IER, ier);
   assert.equal(Buffer.from(sink.bytes).toString(), 'ok\r\n');
@@ -249,11 +249,11 @@ test('tsc.c pit_calibrate_tsc() and quick_pit_calibrate() on PIT channel 2', () 
   outb(0x43, 0xb0);
   outb(0x42, latch & 0xff);
   outb(0x42, latch >> 8);
-  let loops = 0;
-  while ((inb(0x61) & 0x20) === 0) {
+  const loops = pollUntil(() => {
+    if (inb(0x61) & 0x20) return true;
     clock.advanceNs(1000);
-    loops++;
-  }
+    return false;
+  }, 'port 0x61 OUT2 (bit 5)');
   // OUT2 rises latch + 1 PIT clocks after the count is written (8254 mode 0).
   assert.ok(Math.abs(loops - ((latch + 1) * 1e9) / 1193182 / 1000) <= 1, `loops ${loops}`);
   // quick_pit_calibrate(): count from 0xFFFF, MSB seen through unlatched LSB/MSB reads.

@@ -9,7 +9,7 @@ import { CmosRtc } from '../src/devices/cmos-rtc.ts';
 import { ManualClock, hostClock } from '../src/devices/clock.ts';
 import type { Clock } from '../src/devices/clock.ts';
 import { PortIoBus } from '../src/devices/bus.ts';
-import { RecordingIrq } from './helpers/device-test-kit.ts';
+import { pollUntil, RecordingIrq } from './helpers/device-test-kit.ts';
 
 function setup<C extends Clock = ManualClock>(clock: C = new ManualClock(Date.UTC(2025, 6, 14, 21, 5, 9, 0)) as unknown as C) {
   const rtc = new CmosRtc({ clock, memoryBelow4G: 512 * 1024 * 1024, memoryAbove4G: 2 * 1024 ** 3 });
@@ -159,7 +159,7 @@ test('against the host clock: the RTC read through the ports matches Date.now() 
   const { rd, wr } = setup(hostClock);
   wr(0x0b, 0x06); // binary, 24h
   // Wait out an update in progress, as Linux's mc146818_get_time does.
-  while (rd(0x0a) & 0x80);
+  pollUntil(() => (rd(0x0a) & 0x80) === 0, 'UIP to clear', 50_000_000);
   const read = Date.UTC(2000 + rd(9), rd(8) - 1, rd(7), rd(4), rd(2), rd(0));
   const now = Date.now();
   assert.ok(Math.abs(now - read) < 2000, `rtc ${new Date(read).toISOString()} vs host ${new Date(now).toISOString()}`);

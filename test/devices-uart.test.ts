@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Uart16550 } from '../src/devices/uart16550.ts';
 import * as R from '../src/devices/uart16550-regs.ts';
-import { ArraySink, ArraySource, RecordingIrq } from './helpers/device-test-kit.ts';
+import { ArraySink, ArraySource, pollUntil, RecordingIrq } from './helpers/device-test-kit.ts';
 
 function setup(opts: { sinkCapacity?: number; input?: number[] } = {}) {
   const irq = new RecordingIrq();
@@ -88,7 +88,7 @@ test('loopback overrun: 17th byte into a 16-byte FIFO sets OE; line-status inter
   assert.equal(lsr & R.LSR_OE, R.LSR_OE);
   assert.equal(inb(R.REG_LSR) & R.LSR_OE, 0, 'OE clears on LSR read');
   const got: number[] = [];
-  while (inb(R.REG_LSR) & R.LSR_DR) got.push(inb(R.REG_DATA));
+  pollUntil(() => (inb(R.REG_LSR) & R.LSR_DR ? (got.push(inb(R.REG_DATA)), false) : true), 'LSR.DR to clear');
   assert.deepEqual(got, [...Array(16).keys()]);
 });
 
@@ -125,7 +125,7 @@ for (const [bits, level] of [[0, 1], [1, 4], [2, 8], [3, 14]] as const) {
     inb(R.REG_DATA);
     const expect = level === 1 ? 0xc1 : 0xc0 | R.IIR_CHAR_TIMEOUT;
     assert.equal(inb(R.REG_IIR_FCR), expect);
-    while (inb(R.REG_LSR) & R.LSR_DR) inb(R.REG_DATA);
+    pollUntil(() => (inb(R.REG_LSR) & R.LSR_DR ? (inb(R.REG_DATA), false) : true), 'LSR.DR to clear');
     assert.equal(inb(R.REG_IIR_FCR), 0xc1);
     assert.equal(irq.level, false);
   });
@@ -193,7 +193,7 @@ test('receive back-pressure: only 16 bytes are taken from the host; the rest wai
   out(R.REG_MCR, R.MCR_RTS | R.MCR_DTR);
   assert.equal(source.bytes.length, 84);
   const got: number[] = [];
-  while (inb(R.REG_LSR) & R.LSR_DR) got.push(inb(R.REG_DATA));
+  pollUntil(() => (inb(R.REG_LSR) & R.LSR_DR ? (got.push(inb(R.REG_DATA)), false) : true), 'LSR.DR to clear');
   assert.deepEqual(got, input);
   assert.equal(uart.stats.rxOverruns, 0);
 });
@@ -207,7 +207,7 @@ test('IIR priority order: line status > RX data > THRE > modem status', () => {
   assert.equal(inb(R.REG_IIR_FCR) & 0x0f, R.IIR_RX_LINE_STATUS);
   inb(R.REG_LSR);
   assert.equal(inb(R.REG_IIR_FCR) & 0x0f, R.IIR_RX_DATA);
-  while (inb(R.REG_LSR) & R.LSR_DR) inb(R.REG_DATA);
+  pollUntil(() => (inb(R.REG_LSR) & R.LSR_DR ? (inb(R.REG_DATA), false) : true), 'LSR.DR to clear');
   assert.equal(inb(R.REG_IIR_FCR) & 0x0f, R.IIR_THRE);
   assert.equal(inb(R.REG_IIR_FCR) & 0x0f, R.IIR_MODEM_STATUS);
   inb(R.REG_MSR);

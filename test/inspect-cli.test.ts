@@ -2,15 +2,16 @@
  * `krun-whp inspect` as a user runs it (the built bundle): JSON fields, human output,
  * and every bad input ending in exit 2 with exactly one `krun-whp: error:` line.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.ts';
 import { debianKernel, bundledBzImage, syntheticBzImage, syntheticElf, syntheticVmlinux, SKIP_NO_DEBIAN, SKIP_NO_BUNDLED } from './helpers/kernels.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'krun-inspect-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, bytes: Uint8Array | string) => {
   const p = join(dir, name);
   writeFileSync(p, bytes);
@@ -125,7 +126,9 @@ test('bad inputs: exit 2 with exactly one error line', () => {
   fails(['--kernel', file('old', syntheticBzImage({ version: 0x0206 }))], /boot protocol 2\.06; 64-bit direct boot needs 2\.12 or later/);
   fails(['--kernel', file('k32', syntheticBzImage({ xloadflags: 0 }))], /32-bit kernel/);
   fails(['--kernel', file('arm', syntheticElf([seg], 0x1000000n, { machine: 183 }))], /not x86-64/);
-  fails(['--kernel', BZ, '--initrd', file('big', new Uint8Array(40 * 1024 * 1024)), '--mem', '64'], /initrd '.*big' \(40 MiB\) does not fit/);
+  const big = file('big', '');
+  truncateSync(big, 40 * 1024 * 1024); // sparse: 40 MiB to the loader, nothing on disk
+  fails(['--kernel', BZ, '--initrd', big, '--mem', '64'], /initrd '.*big' \(40 MiB\) does not fit/);
   fails(['--kernel', BZ, '--cmdline', 'z'.repeat(400)], /accepts at most 300 \(cmdline_size\)/);
   // --mem's range is the loader's (16 MiB..1 TiB), stated in the message.
   fails(['--kernel', BZ, '--mem', '8'], /--mem expects an integer from 16 to 1048576, got '8'/);
@@ -145,6 +148,7 @@ test('an unreadable kernel file is an input error', (t) => {
     if (probe.status !== 0) return t.skip(`running as root and user 'nobody' cannot run the CLI from this checkout: ${probe.stderr.trim().split('\n')[0]}`);
   }
   const open = mkdtempSync(join(tmpdir(), 'krun-unreadable-'));
+  t.after(() => rmSync(open, { recursive: true, force: true }));
   chmodSync(open, 0o755);
   const p = join(open, 'secret');
   writeFileSync(p, syntheticBzImage());

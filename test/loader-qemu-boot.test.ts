@@ -12,10 +12,10 @@
  * line /init reads from /proc/cmdline, the initrd's /init running at all, and the reset
  * through the i8042 (reboot=k) ending QEMU (-no-reboot).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planBoot, type BootPlan } from '../src/loader/boot-plan.ts';
@@ -25,6 +25,12 @@ import { ROOT } from './helpers/cli.ts';
 
 const INITRD = join(ROOT, 'guest', 'initramfs.cpio.gz');
 const MEM_MIB = 128;
+
+/** Each boot's stub, loader blobs and serial log (up to 14 MB), removed when the file ends. */
+const tempDirs: string[] = [];
+after(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -128,6 +134,7 @@ async function bootsFromPlan(kernel: Uint8Array): Promise<void> {
     cmdline: 'krun.loadertest=1',
   });
   const dir = mkdtempSync(join(tmpdir(), 'krun-bootplan-'));
+  tempDirs.push(dir);
   const bios = buildStub(plan, dir);
   assert.equal(plan.kernel.format, kernel[0] === 0x7f ? 'elf' : 'bzImage');
   // The console goes to a file: a pipe can fill up and make QEMU's 16550 drop characters.

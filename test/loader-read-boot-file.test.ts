@@ -34,17 +34,15 @@ function fifo(name: string): string {
   return p;
 }
 
-/** Exit 2, exactly one `krun-whp: error:` line matching `pattern`, nothing on stdout, within `maxMs`. */
-function failsQuickly(args: string[], pattern: RegExp, maxMs = 20_000): void {
-  const t0 = Date.now();
-  const r = runCli(['inspect', ...args], { timeoutMs: 20_000 });
+/** Exit 2, exactly one `krun-whp: error:` line matching `pattern`, nothing on stdout; a hang is killed at `timeoutMs` (status null). */
+function failsQuickly(args: string[], pattern: RegExp, timeoutMs = 20_000): void {
+  const r = runCli(['inspect', ...args], { timeoutMs });
   assert.equal(r.status, 2, `exit code for ${args.join(' ')} (null = killed at the timeout): ${r.stderr}`);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /^krun-whp: error: /);
   assert.match(lines[0]!, pattern);
   assert.equal(r.stdout, '');
-  assert.ok(Date.now() - t0 < maxMs, `took ${Date.now() - t0} ms`);
 }
 
 function inputError(fn: () => unknown, pattern: RegExp): void {

@@ -89,3 +89,13 @@ export function fuzzSeed(): number {
   const env = process.env.FUZZ_SEED;
   return env !== undefined ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 }
+
+/**
+ * A driver's busy-wait, bounded: polls `done()` up to `max` times and fails the test naming
+ * `what` if it never holds, instead of spinning until the runner's 10-minute timeout when a
+ * device model stops setting a bit.
+ */
+export function pollUntil(done: () => boolean, what: string, max = 1_000_000): number {
+  for (let n = 0; n < max; n++) if (done()) return n;
+  throw new Error(`gave up waiting for ${what} after ${max} polls`);
+}

@@ -16,9 +16,9 @@ import { InputError } from '../errors.ts';
 const MAX_BOOT_FILE = 2 ** 31 - 1;
 
 /**
- * Chunks for files without a size: each is filled before the next is allocated, and
- * sizes double from 1 MiB to 64 MiB, so a small pipe wastes little and /dev/zero
- * reaches the cap in a couple of seconds (1 MiB chunks took about three times as long).
+ * Chunks for pipes (no size): each is filled before the next is allocated, and sizes
+ * double from 1 MiB to 64 MiB, so a small pipe wastes little and an endless one reaches
+ * the cap in a couple of seconds (1 MiB chunks took about three times as long).
  */
 const FIRST_CHUNK = 1 << 20;
 const LAST_CHUNK = 1 << 26;

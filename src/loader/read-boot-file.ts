@@ -150,7 +150,9 @@ function readUnsized(path: string, fifo: boolean, role: string, option: string):
   }
 }
 
-/** A synchronous sleep: the loader API is synchronous, and Atomics.wait is allowed on Node's main thread. */
+/** Never notified: Atomics.wait on it is a synchronous sleep (the loader API is synchronous; the main thread may wait). */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
 function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  Atomics.wait(SLEEP_CELL, 0, 0, ms);
 }
